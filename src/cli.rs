@@ -1,0 +1,86 @@
+//! The server's command line: flags, their defaults and their help text.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+use crate::config::Config;
+
+/// A line-based TCP chat server. Connect with `nc localhost 8080` or `telnet localhost 8080`,
+/// pick a nickname and talk. Log verbosity comes from RUST_LOG (default: info).
+#[derive(Debug, Parser)]
+#[command(name = "chat-tokio-stream", version, about)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: SocketAddr,
+
+    /// More nicknames nobody may take, comma-separated (server, admin, root, system,
+    /// operator and moderator are always reserved).
+    #[arg(long, value_delimiter = ',', value_name = "NICK,...")]
+    pub reserved_nicks: Vec<String>,
+
+    /// Longest line a client may send, in bytes; longer lines are refused and discarded.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..), value_name = "BYTES")]
+    pub max_line: u32,
+
+    /// Join and leave notices go to a room only while it has at most this many members.
+    #[arg(long, default_value_t = 200, value_name = "MEMBERS")]
+    pub announce_limit: usize,
+
+    /// Unsent output a client may have queued before it is disconnected as too slow.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_outbuf: usize,
+}
+
+impl Args {
+    /// The server settings these flags describe.
+    pub fn config(&self) -> Config {
+        Config {
+            addr: self.addr,
+            reserved_nicks: self.reserved_nicks.clone(),
+            max_line: self.max_line as usize,
+            announce_limit: self.announce_limit,
+            max_outbuf: self.max_outbuf,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_contracts() {
+        let config = Args::parse_from(["chat-tokio-stream"]).config();
+        let expected = Config::default();
+        assert_eq!(config.addr, expected.addr);
+        assert_eq!(config.max_line, expected.max_line);
+        assert_eq!(config.announce_limit, expected.announce_limit);
+        assert_eq!(config.max_outbuf, expected.max_outbuf);
+        assert!(config.reserved_nicks.is_empty());
+    }
+
+    #[test]
+    fn every_flag_is_read() {
+        let args = Args::parse_from([
+            "chat-tokio-stream",
+            "--addr",
+            "0.0.0.0:9000",
+            "--reserved-nicks",
+            "bot,guest",
+            "--max-line",
+            "100",
+            "--announce-limit",
+            "5",
+            "--max-outbuf",
+            "4096",
+        ]);
+        let config = args.config();
+        assert_eq!(config.addr.port(), 9000);
+        assert_eq!(config.reserved_nicks, ["bot", "guest"]);
+        assert_eq!(config.max_line, 100);
+        assert_eq!(config.announce_limit, 5);
+        assert_eq!(config.max_outbuf, 4096);
+    }
+}

@@ -1,0 +1,34 @@
+//! Every tunable of the server in one plain struct, shared by the chat core and both drivers.
+//!
+//! The defaults are the ones ../shared/CONTRACT.md fixes; the command line (see `cli`) only
+//! overrides them. Keeping the struct free of I/O lets tests build a server with any limits.
+
+use std::net::SocketAddr;
+
+/// The settings a server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen. Tests use `127.0.0.1:0` and ask the server for the port it got.
+    pub addr: SocketAddr,
+    /// Nicknames refused in addition to the built-in reserved ones (compared case-insensitively).
+    pub reserved_nicks: Vec<String>,
+    /// The longest line a client may send, in bytes, not counting the line ending.
+    pub max_line: usize,
+    /// Join and leave notices go to a room only while it has at most this many members.
+    pub announce_limit: usize,
+    /// Unsent output a client may have queued before it is disconnected as too slow.
+    pub max_outbuf: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            // Loopback, port 8080: `nc localhost 8080` works out of the box.
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            reserved_nicks: Vec::new(),
+            max_line: 2048,
+            announce_limit: 200,
+            max_outbuf: 1 << 20,
+        }
+    }
+}

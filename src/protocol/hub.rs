@@ -1,0 +1,359 @@
+//! The chat state machine: every chat rule, no I/O.
+//!
+//! A [`Hub`] knows every client, its nickname and its room. Drivers report what happened on
+//! the network ("client 7 connected", "sent these bytes", "its input ended", "its connection
+//! broke") and pass a [`Sink`]; the hub answers by writing lines and closes into the sink.
+//! Because it never reads a socket or a clock, a test can drive it line by line and look at
+//! exactly what each client would receive.
+
+use std::collections::HashMap;
+use std::mem;
+
+use slab::Slab;
+
+use super::line::{LineDecoder, Piece};
+use super::nick::{self, NickError, ReservedNicks};
+use super::room::{Room, LOBBY};
+use super::sink::{ClientId, RoomId, Sink};
+use super::text::{is_blank, sanitize_into};
+use super::wire::{Encoder, Line};
+use crate::config::Config;
+
+/// Why a client is leaving; it decides the wording of the "left" notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Departure {
+    /// The client closed its side of the connection.
+    EndOfInput,
+    /// The connection failed (reset, or any other I/O error).
+    ConnectionLost,
+    /// The client did not read its output fast enough and went over `--max-outbuf`.
+    TooSlow,
+}
+
+/// The state of one connection.
+#[derive(Debug)]
+struct Client {
+    presence: Presence,
+    /// The client's unfinished input line.
+    decoder: LineDecoder,
+}
+
+/// Whether a client has a nickname yet.
+#[derive(Debug)]
+enum Presence {
+    /// Connected, asked for a nickname, none accepted yet.
+    ChoosingNick,
+    /// Registered: has a nickname and is in a room.
+    Chatting(Member),
+}
+
+/// A registered client's identity and place.
+#[derive(Debug)]
+struct Member {
+    nick: Box<str>,
+    room: RoomId,
+    /// Index of this client in its room's member array.
+    slot: usize,
+}
+
+/// Lines every client gets, encoded once when the hub starts.
+struct Canned {
+    greeting: Line,
+    nick_prompt: Line,
+    shutdown: Line,
+}
+
+/// The chat core. See the module documentation.
+pub struct Hub {
+    max_line: usize,
+    announce_limit: usize,
+    reserved: ReservedNicks,
+    /// Client state indexed by [`ClientId`]; the driver's ids are dense, so this stays small.
+    clients: Vec<Option<Client>>,
+    /// How many entries of `clients` are occupied.
+    client_count: usize,
+    /// Folded nickname to client: uniqueness and look-up without scanning clients.
+    nicks: HashMap<Box<str>, ClientId>,
+    rooms: Slab<Room>,
+    /// Folded room name to room.
+    room_index: HashMap<Box<str>, RoomId>,
+    encoder: Encoder,
+    /// Reused buffer for sanitised text.
+    text: String,
+    canned: Canned,
+}
+
+impl Hub {
+    /// A hub with no clients, enforcing the rules and limits in `config`.
+    pub fn new(config: &Config) -> Self {
+        let mut encoder = Encoder::default();
+        let canned = Canned {
+            greeting: encoder.notice(format_args!(
+                "Welcome to chat-tokio-stream, a plain-text chat server."
+            )),
+            nick_prompt: encoder.notice(format_args!("What is your nickname?")),
+            shutdown: encoder.notice(format_args!("The server is shutting down. Goodbye!")),
+        };
+        Hub {
+            max_line: config.max_line,
+            announce_limit: config.announce_limit,
+            reserved: ReservedNicks::new(config.reserved_nicks.iter().map(String::as_str)),
+            clients: Vec::new(),
+            client_count: 0,
+            nicks: HashMap::new(),
+            rooms: Slab::new(),
+            room_index: HashMap::new(),
+            encoder,
+            text: String::new(),
+            canned,
+        }
+    }
+
+    /// A new connection, numbered `id` by the driver: greet it and ask for a nickname.
+    pub fn connect(&mut self, id: ClientId, sink: &mut impl Sink) {
+        if self.clients.len() <= id.0 {
+            self.clients.resize_with(id.0 + 1, || None);
+        }
+        if self.clients[id.0].is_some() {
+            log::error!("client {} connected twice; dropping its old state", id.0);
+            self.disconnect(id, Departure::ConnectionLost, sink);
+        }
+        self.clients[id.0] = Some(Client {
+            presence: Presence::ChoosingNick,
+            decoder: LineDecoder::default(),
+        });
+        self.client_count += 1;
+        sink.send(id, &self.canned.greeting);
+        sink.send(id, &self.canned.nick_prompt);
+    }
+
+    /// Bytes from client `id`, in any pieces: every complete line in them is acted upon.
+    pub fn receive(&mut self, id: ClientId, bytes: &[u8], sink: &mut impl Sink) {
+        let Some(client) = self.client_mut(id) else {
+            return;
+        };
+        let mut decoder = mem::take(&mut client.decoder);
+        let mut rest = bytes;
+        while let Some(piece) = decoder.next_piece(&mut rest, self.max_line) {
+            match piece {
+                Piece::Line(line) => self.handle_line(id, line, sink),
+                Piece::TooLong => self.line_too_long(id, sink),
+            }
+            if self.client_mut(id).is_none() {
+                return;
+            }
+        }
+        if let Some(client) = self.client_mut(id) {
+            client.decoder = decoder;
+        }
+    }
+
+    /// Client `id` closed its sending side: act on its unterminated last line, if any, then
+    /// let it leave and close the connection once what is queued for it is written.
+    pub fn end_of_input(&mut self, id: ClientId, sink: &mut impl Sink) {
+        let Some(client) = self.client_mut(id) else {
+            return;
+        };
+        let mut decoder = mem::take(&mut client.decoder);
+        if let Some(line) = decoder.finish(self.max_line) {
+            self.handle_line(id, line, sink);
+        }
+        if self.client_mut(id).is_some() {
+            self.disconnect(id, Departure::EndOfInput, sink);
+            sink.close(id);
+        }
+    }
+
+    /// Client `id` is gone (the driver has closed or is closing it): forget it and tell its
+    /// room. Unknown ids are ignored, so a driver may report an end more than once.
+    pub fn disconnect(&mut self, id: ClientId, why: Departure, sink: &mut impl Sink) {
+        let Some(client) = self.clients.get_mut(id.0).and_then(Option::take) else {
+            return;
+        };
+        self.client_count -= 1;
+        if let Presence::Chatting(member) = client.presence {
+            self.nicks.remove(&nick::fold(&member.nick));
+            self.leave_room(id, &member, &why, sink);
+        }
+    }
+
+    /// The server is stopping: every client gets a goodbye line and is closed.
+    pub fn shutdown(&mut self, sink: &mut impl Sink) {
+        for (index, client) in self.clients.iter_mut().enumerate() {
+            if client.take().is_some() {
+                let id = ClientId(index);
+                sink.send(id, &self.canned.shutdown);
+                sink.close(id);
+            }
+        }
+        self.client_count = 0;
+        self.nicks.clear();
+        self.room_index.clear();
+        for (index, _) in mem::take(&mut self.rooms) {
+            sink.room_closed(RoomId(index));
+        }
+    }
+
+    /// How many connections the hub knows, registered or not.
+    pub fn client_count(&self) -> usize {
+        self.client_count
+    }
+
+    /// Client `id`'s nickname, if it has one yet (for log lines).
+    pub fn nick(&self, id: ClientId) -> Option<&str> {
+        member_of(&self.clients, id).map(|member| &*member.nick)
+    }
+
+    fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(id.0)?.as_mut()
+    }
+
+    /// One complete line from a known client.
+    fn handle_line(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
+        if member_of(&self.clients, id).is_none() {
+            self.choose_nick(id, raw, sink);
+            return;
+        }
+        let mut text = mem::take(&mut self.text);
+        text.clear();
+        sanitize_into(raw, &mut text);
+        if !is_blank(&text) {
+            self.say(id, &text, sink);
+        }
+        self.text = text;
+    }
+
+    fn line_too_long(&mut self, id: ClientId, sink: &mut impl Sink) {
+        let error = self.encoder.error(format_args!(
+            "line too long (the limit is {} bytes); the rest of it was discarded",
+            self.max_line
+        ));
+        sink.send(id, &error);
+    }
+
+    /// The first line(s) of a connection: a nickname candidate.
+    fn choose_nick(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
+        let candidate = String::from_utf8_lossy(raw);
+        let candidate = candidate.trim();
+        if candidate.is_empty() {
+            return;
+        }
+        match self.check_nick_free(candidate) {
+            Ok(folded) => self.register(id, candidate, folded, sink),
+            Err(error) => {
+                let error = self
+                    .encoder
+                    .error(format_args!("{error}; please choose another"));
+                sink.send(id, &error);
+                sink.send(id, &self.canned.nick_prompt);
+            }
+        }
+    }
+
+    /// Checks that `nick` is well-formed, not reserved and not taken; returns its folded form.
+    fn check_nick_free(&self, nick: &str) -> Result<Box<str>, NickError> {
+        nick::check_shape(nick)?;
+        let folded = nick::fold(nick);
+        if self.reserved.contains(&folded) {
+            return Err(NickError::Reserved);
+        }
+        if self.nicks.contains_key(&folded) {
+            return Err(NickError::Taken);
+        }
+        Ok(folded)
+    }
+
+    fn register(&mut self, id: ClientId, nick: &str, folded: Box<str>, sink: &mut impl Sink) {
+        self.nicks.insert(folded, id);
+        let room = self.room_named(LOBBY);
+        let others = self.rooms[room.0].members().len();
+        let welcome = self.encoder.notice(format_args!(
+            "Welcome, {nick}! You are in {LOBBY} with {others} other{}.",
+            if others == 1 { "" } else { "s" }
+        ));
+        sink.send(id, &welcome);
+        self.enter_room(id, nick.into(), room, sink);
+    }
+
+    /// The id of the room called `name`, created if it does not exist.
+    fn room_named(&mut self, name: &str) -> RoomId {
+        let folded = name.to_lowercase().into_boxed_str();
+        if let Some(&room) = self.room_index.get(&folded) {
+            return room;
+        }
+        let room = RoomId(self.rooms.insert(Room::new(name)));
+        self.room_index.insert(folded, room);
+        room
+    }
+
+    /// Puts a registered client into `room` and announces it there.
+    fn enter_room(&mut self, id: ClientId, nick: Box<str>, room: RoomId, sink: &mut impl Sink) {
+        let members = &mut self.rooms[room.0];
+        let slot = members.add(id);
+        sink.entered_room(id, room);
+        if members.members().len() <= self.announce_limit {
+            let notice = self
+                .encoder
+                .notice(format_args!("{nick} joined {}", members.name()));
+            sink.broadcast(room, members.members(), Some(id), &notice);
+        }
+        if let Some(client) = self.client_mut(id) {
+            client.presence = Presence::Chatting(Member { nick, room, slot });
+        }
+    }
+
+    /// Takes a client out of its room, announces it, and removes the room if it is empty.
+    fn leave_room(&mut self, id: ClientId, member: &Member, why: &Departure, sink: &mut impl Sink) {
+        let room = &mut self.rooms[member.room.0];
+        let announce = room.members().len() <= self.announce_limit;
+        if let Some(moved) = room.remove(member.slot) {
+            if let Some(Client {
+                presence: Presence::Chatting(other),
+                ..
+            }) = self.clients.get_mut(moved.0).and_then(Option::as_mut)
+            {
+                other.slot = member.slot;
+            }
+        }
+        let room = &self.rooms[member.room.0];
+        if room.members().is_empty() {
+            let room = self.rooms.remove(member.room.0);
+            self.room_index.remove(&*room.name().to_lowercase());
+            sink.room_closed(member.room);
+            return;
+        }
+        if announce {
+            let reason = match why {
+                Departure::EndOfInput => "",
+                Departure::ConnectionLost => " (connection lost)",
+                Departure::TooSlow => " (too slow to keep up)",
+            };
+            let notice =
+                self.encoder
+                    .notice(format_args!("{} left {}{reason}", member.nick, room.name()));
+            sink.broadcast(member.room, room.members(), Some(id), &notice);
+        }
+    }
+
+    /// A plain chat line from a registered client, to everyone else in its room.
+    fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let line = self.encoder.chat(&member.nick, text);
+        let room = member.room;
+        sink.broadcast(room, self.rooms[room.0].members(), Some(id), &line);
+    }
+}
+
+/// Client `id`'s registration, if it is connected and has a nickname. A free function so that
+/// callers can hold it while using the hub's other fields.
+fn member_of(clients: &[Option<Client>], id: ClientId) -> Option<&Member> {
+    match &clients.get(id.0)?.as_ref()?.presence {
+        Presence::Chatting(member) => Some(member),
+        Presence::ChoosingNick => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! The server's side of the wire format: encoded lines, shared by every recipient.
+//!
+//! A line is encoded once, newline included, into one reference-counted buffer; fanning it
+//! out to a thousand clients costs a thousand reference-count increments, not a thousand
+//! copies. The prefixes are fixed by the contract: notices start with `*** `, errors with
+//! `!!! `, chat is `nick: text`, actions are `* nick text`.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::Arc;
+
+/// One complete server line (ending in `\n`), immutable and cheap to clone.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Line(Arc<[u8]>);
+
+impl Line {
+    /// The bytes to put on the wire, newline included.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length in bytes, newline included.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false for lines the [`Encoder`] builds: a line holds at least its newline.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Line({:?})", String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Builds [`Line`]s through one reusable scratch buffer, so encoding a line costs exactly one
+/// allocation: the shared buffer itself.
+#[derive(Default)]
+pub struct Encoder {
+    scratch: Vec<u8>,
+}
+
+impl Encoder {
+    /// A `*** ` notice.
+    pub fn notice(&mut self, text: fmt::Arguments<'_>) -> Line {
+        self.encode(format_args!("*** {text}"))
+    }
+
+    /// A `!!! ` error, for the one client that caused it.
+    pub fn error(&mut self, text: fmt::Arguments<'_>) -> Line {
+        self.encode(format_args!("!!! {text}"))
+    }
+
+    /// A chat line: `nick: text`.
+    pub fn chat(&mut self, nick: &str, text: &str) -> Line {
+        self.encode(format_args!("{nick}: {text}"))
+    }
+
+    /// An action line: `* nick text`.
+    pub fn action(&mut self, nick: &str, text: &str) -> Line {
+        self.encode(format_args!("* {nick} {text}"))
+    }
+
+    /// Any line; the newline is appended here.
+    pub fn encode(&mut self, text: fmt::Arguments<'_>) -> Line {
+        self.scratch.clear();
+        // Writing into a Vec cannot fail.
+        let _ = self.scratch.write_fmt(text);
+        self.scratch.push(b'\n');
+        Line(Arc::from(&self.scratch[..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_line_ends_in_one_newline() {
+        let mut enc = Encoder::default();
+        assert_eq!(enc.notice(format_args!("hi")).as_bytes(), b"*** hi\n");
+        assert_eq!(enc.error(format_args!("no")).as_bytes(), b"!!! no\n");
+        assert_eq!(enc.chat("alice", "hello").as_bytes(), b"alice: hello\n");
+        assert_eq!(enc.action("alice", "waves").as_bytes(), b"* alice waves\n");
+    }
+
+    #[test]
+    fn clones_share_one_buffer() {
+        let line = Encoder::default().chat("a", "b");
+        let copy = line.clone();
+        assert!(std::ptr::eq(line.as_bytes(), copy.as_bytes()));
+    }
+}

@@ -1,0 +1,104 @@
+//! Starting a chat server of either kind on its own thread, and stopping it again.
+//!
+//! The binary, the tests and the benchmarks all go through [`start`]: it binds before it
+//! returns (so the caller knows the real address, even for port 0), runs the server on a
+//! thread of its own, and hands back a [`ServerHandle`] to stop and join it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+
+use crate::config::Config;
+use crate::mio_server::MioServer;
+use crate::shutdown::Shutdown;
+
+/// Which server implementation to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The single-threaded mio event loop: the product.
+    Mio,
+}
+
+impl Backend {
+    /// Every backend this build contains, for tests and benchmarks that compare them.
+    pub const ALL: &'static [Backend] = &[Backend::Mio];
+
+    /// A short lowercase name, for logs and benchmark labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Mio => "mio",
+        }
+    }
+}
+
+/// A running server: where it listens, and how to stop it.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shutdown: Shutdown,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A trigger that stops the server from any thread (a signal handler thread, say).
+    pub fn shutdown_trigger(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Waits for the server to finish (after a shutdown trigger) and returns its result.
+    pub fn wait(mut self) -> io::Result<()> {
+        self.join()
+    }
+
+    /// Triggers shutdown and waits for the server to say goodbye to everyone.
+    pub fn stop(self) -> io::Result<()> {
+        self.shutdown.trigger();
+        self.wait()
+    }
+
+    fn join(&mut self) -> io::Result<()> {
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    /// A handle dropped without [`ServerHandle::stop`] still stops its server, so that a
+    /// failing test does not leave a server thread behind.
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.shutdown.trigger();
+            if let Err(e) = self.join() {
+                log::error!("server on {} ended with an error: {e}", self.addr);
+            }
+        }
+    }
+}
+
+/// Binds `config.addr` and runs a `backend` server on a new thread.
+pub fn start(backend: Backend, config: Config) -> io::Result<ServerHandle> {
+    match backend {
+        Backend::Mio => {
+            let server = MioServer::bind(&config)?;
+            let addr = server.local_addr()?;
+            let shutdown = server.shutdown_handle();
+            let thread = std::thread::Builder::new()
+                .name("mio-server".into())
+                .spawn(move || server.run())?;
+            Ok(ServerHandle {
+                addr,
+                shutdown,
+                thread: Some(thread),
+            })
+        }
+    }
+}

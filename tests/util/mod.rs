@@ -1,0 +1,194 @@
+//! Shared helpers for the TCP tests: start a real server on 127.0.0.1:0, talk to it the way
+//! `nc` does, and run one test body against every server implementation the build has.
+
+#![allow(dead_code)] // Each test binary uses its own subset of these helpers.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use chat_tokio_stream::config::Config;
+use chat_tokio_stream::server::{self, Backend, ServerHandle};
+
+/// How long a client waits for an expected line before the test fails.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Generates one `#[test]` per backend for each named `fn(Backend)`, in modules named after
+/// the backend, so `cargo test mio::` or `cargo test tokio::` picks one server.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod mio {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(chat_tokio_stream::server::Backend::Mio);
+                }
+            )*
+        }
+    };
+}
+
+/// The contract's defaults, listening on an ephemeral loopback port.
+pub fn config() -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().expect("a literal address"),
+        ..Config::default()
+    }
+}
+
+/// Starts a `backend` server with `config` on its own thread.
+pub fn start(backend: Backend, config: Config) -> ServerHandle {
+    let _ = env_logger::builder().is_test(true).try_init();
+    server::start(backend, config).expect("the server starts")
+}
+
+/// One chat client over plain TCP, like `nc`.
+pub struct Client {
+    /// Label used in failure messages.
+    pub name: String,
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    /// Connects without registering.
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect to the server");
+        stream
+            .set_read_timeout(Some(LINE_TIMEOUT))
+            .expect("set a read timeout");
+        let writer = stream.try_clone().expect("clone the stream");
+        Client {
+            name: "?".into(),
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    /// Connects, answers the nickname prompt with `nick` and reads the welcome line.
+    pub fn join(addr: SocketAddr, nick: &str) -> Client {
+        let mut client = Client::connect(addr);
+        client.name = nick.into();
+        client.read_prompt();
+        client.send(nick);
+        let welcome = client.line();
+        assert!(
+            welcome.starts_with("*** ") && welcome.contains(nick),
+            "{nick}: expected a welcome, got {welcome:?}"
+        );
+        client
+    }
+
+    /// Reads the greeting up to and including the line that asks for a nickname.
+    pub fn read_prompt(&mut self) {
+        let prompt = self.line_where(|line| line.to_lowercase().contains("nickname"));
+        assert!(
+            prompt.starts_with("*** "),
+            "{}: prompt is not a notice: {prompt:?}",
+            self.name
+        );
+    }
+
+    /// Sends `text` followed by a newline.
+    pub fn send(&mut self, text: &str) {
+        self.send_raw(format!("{text}\n").as_bytes());
+    }
+
+    /// Sends bytes exactly as given.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer
+            .write_all(bytes)
+            .unwrap_or_else(|e| panic!("{}: write failed: {e}", self.name));
+    }
+
+    /// The next line, without its newline. Fails the test on timeout or end of stream.
+    pub fn line(&mut self) -> String {
+        let mut bytes = Vec::new();
+        match self.reader.read_until(b'\n', &mut bytes) {
+            Ok(0) => panic!("{}: connection closed while a line was expected", self.name),
+            Ok(_) => {}
+            Err(e) => panic!("{}: no line within {LINE_TIMEOUT:?}: {e}", self.name),
+        }
+        assert_eq!(
+            bytes.pop(),
+            Some(b'\n'),
+            "{}: stream ended inside a line",
+            self.name
+        );
+        String::from_utf8(bytes).unwrap_or_else(|e| panic!("{}: line is not UTF-8: {e}", self.name))
+    }
+
+    /// Asserts that the next line is exactly `expected`.
+    pub fn expect(&mut self, expected: &str) {
+        let got = self.line();
+        assert_eq!(got, expected, "{}: unexpected line", self.name);
+    }
+
+    /// Skips lines until one satisfies `wanted`, and returns it.
+    pub fn line_where(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            let line = self.line();
+            if wanted(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// Asserts that the server closes the connection next, with no more lines before.
+    pub fn expect_closed(&mut self) {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "{}: more lines before the close: {:?}",
+                self.name,
+                String::from_utf8_lossy(&rest)
+            ),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("{}: the connection was not closed: {e}", self.name),
+        }
+    }
+
+    /// Closes the sending side, as `nc` does at the end of its input.
+    pub fn shutdown_write(&mut self) {
+        self.writer.shutdown(Shutdown::Write).expect("half-close");
+    }
+
+    /// Drops the connection with a reset instead of a clean close.
+    pub fn reset(self) {
+        let stream = self.writer;
+        // SO_LINGER with a zero timeout makes close() send RST.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: plain setsockopt on a descriptor we own, with a correctly sized value.
+        let rc = unsafe {
+            use std::os::fd::AsRawFd;
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+        drop(self.reader);
+        drop(stream);
+    }
+}
+
+/// Reads the resident set size of this process from /proc, in bytes.
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .expect("a VmRSS line");
+    kib * 1024
+}
