@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 
 use crate::config::Config;
+use crate::server::Backend;
 
 /// A line-based TCP chat server. Connect with `nc localhost 8080` or `telnet localhost 8080`,
 /// pick a nickname and talk. Log verbosity comes from RUST_LOG (default: info).
@@ -31,9 +32,23 @@ pub struct Args {
     /// Unsent output a client may have queued before it is disconnected as too slow.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_outbuf: usize,
+
+    /// Which server to run: the mio event loop or the Tokio reference.
+    #[cfg(feature = "tokio-impl")]
+    #[arg(long, value_enum, default_value = "tokio")]
+    pub backend: Backend,
 }
 
 impl Args {
+    /// The server implementation to run: always mio, unless built with `tokio-impl`, where
+    /// `--backend` chooses and Tokio is the default.
+    pub fn backend(&self) -> Backend {
+        #[cfg(feature = "tokio-impl")]
+        return self.backend;
+        #[cfg(not(feature = "tokio-impl"))]
+        return Backend::Mio;
+    }
+
     /// The server settings these flags describe.
     pub fn config(&self) -> Config {
         Config {
@@ -59,6 +74,28 @@ mod tests {
         assert_eq!(config.announce_limit, expected.announce_limit);
         assert_eq!(config.max_outbuf, expected.max_outbuf);
         assert!(config.reserved_nicks.is_empty());
+    }
+
+    #[cfg(feature = "tokio-impl")]
+    #[test]
+    fn the_tokio_build_runs_tokio_unless_told_otherwise() {
+        assert_eq!(
+            Args::parse_from(["chat-tokio-stream"]).backend(),
+            Backend::Tokio
+        );
+        assert_eq!(
+            Args::parse_from(["chat-tokio-stream", "--backend", "mio"]).backend(),
+            Backend::Mio
+        );
+    }
+
+    #[cfg(not(feature = "tokio-impl"))]
+    #[test]
+    fn the_default_build_runs_mio() {
+        assert_eq!(
+            Args::parse_from(["chat-tokio-stream"]).backend(),
+            Backend::Mio
+        );
     }
 
     #[test]

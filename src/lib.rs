@@ -15,6 +15,10 @@
 //!   - [`protocol::sink`]: client and room ids, and the [`protocol::Sink`] drivers implement.
 //!   - [`protocol::hub`]: the state machine that applies every chat rule.
 //! - [`mio_server`]: the product, a single-threaded edge-triggered event loop.
+//! - `tokio_server` (feature `tokio-impl`): the Tokio reference server, same core, one task
+//!   per connection, broadcast channels per room.
+//! - [`outbox`]: a connection's queue of shared lines, flushed with vectored writes (both
+//!   servers).
 //! - [`server`]: starts either server on its own thread; a handle stops it.
 //! - [`shutdown`]: the thread-safe trigger that asks a server to stop.
 //! - [`config`]: every tunable, with the contract's defaults.
@@ -26,7 +30,10 @@
 pub mod cli;
 pub mod config;
 pub mod mio_server;
+pub mod outbox;
 pub mod protocol;
 pub mod server;
 pub mod shutdown;
 pub mod sys;
+#[cfg(feature = "tokio-impl")]
+pub mod tokio_server;

@@ -10,7 +10,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use chat_tokio_stream::cli::Args;
-use chat_tokio_stream::server::{self, Backend};
+use chat_tokio_stream::server;
 use chat_tokio_stream::sys;
 
 fn main() -> ExitCode {
@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 /// Runs the server until a termination signal, then stops it gracefully.
 fn serve(args: &Args) -> std::io::Result<()> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let backend = Backend::Mio;
+    let backend = args.backend();
     let handle = server::start(backend, args.config())?;
     log::info!(
         "{} server listening on {}",

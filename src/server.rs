@@ -11,22 +11,33 @@ use std::thread::JoinHandle;
 use crate::config::Config;
 use crate::mio_server::MioServer;
 use crate::shutdown::Shutdown;
+#[cfg(feature = "tokio-impl")]
+use crate::tokio_server::TokioServer;
 
 /// Which server implementation to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
     /// The single-threaded mio event loop: the product.
     Mio,
+    /// The Tokio reference server, for comparison.
+    #[cfg(feature = "tokio-impl")]
+    Tokio,
 }
 
 impl Backend {
     /// Every backend this build contains, for tests and benchmarks that compare them.
-    pub const ALL: &'static [Backend] = &[Backend::Mio];
+    pub const ALL: &'static [Backend] = &[
+        Backend::Mio,
+        #[cfg(feature = "tokio-impl")]
+        Backend::Tokio,
+    ];
 
     /// A short lowercase name, for logs and benchmark labels.
     pub fn name(self) -> &'static str {
         match self {
             Backend::Mio => "mio",
+            #[cfg(feature = "tokio-impl")]
+            Backend::Tokio => "tokio",
         }
     }
 }
@@ -89,16 +100,39 @@ pub fn start(backend: Backend, config: Config) -> io::Result<ServerHandle> {
     match backend {
         Backend::Mio => {
             let server = MioServer::bind(&config)?;
-            let addr = server.local_addr()?;
-            let shutdown = server.shutdown_handle();
-            let thread = std::thread::Builder::new()
-                .name("mio-server".into())
-                .spawn(move || server.run())?;
-            Ok(ServerHandle {
-                addr,
-                shutdown,
-                thread: Some(thread),
-            })
+            run_on_thread(
+                backend,
+                server.local_addr()?,
+                server.shutdown_handle(),
+                move || server.run(),
+            )
+        }
+        #[cfg(feature = "tokio-impl")]
+        Backend::Tokio => {
+            let server = TokioServer::bind(&config)?;
+            run_on_thread(
+                backend,
+                server.local_addr()?,
+                server.shutdown_handle(),
+                move || server.run(),
+            )
         }
     }
+}
+
+/// Runs a bound server's `run` on a thread named after its backend.
+fn run_on_thread(
+    backend: Backend,
+    addr: SocketAddr,
+    shutdown: Shutdown,
+    run: impl FnOnce() -> io::Result<()> + Send + 'static,
+) -> io::Result<ServerHandle> {
+    let thread = std::thread::Builder::new()
+        .name(format!("{}-server", backend.name()))
+        .spawn(run)?;
+    Ok(ServerHandle {
+        addr,
+        shutdown,
+        thread: Some(thread),
+    })
 }

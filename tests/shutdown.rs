@@ -34,13 +34,14 @@ fn stop_says_goodbye_to_everyone_and_closes(backend: Backend) {
     }
 }
 
-backend_tests!(stop_says_goodbye_to_everyone_and_closes);
-
 /// The binary, started as a user would, on an ephemeral port; returns it and its address.
-fn spawn_binary(extra_args: &[&str]) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"))
-        .args(["--addr", "127.0.0.1:0"])
-        .args(extra_args)
+fn spawn_binary(backend: Backend) -> (Child, SocketAddr) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
+    command.args(["--addr", "127.0.0.1:0"]);
+    if cfg!(feature = "tokio-impl") {
+        command.args(["--backend", backend.name()]);
+    }
+    let mut child = command
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
@@ -65,8 +66,8 @@ fn spawn_binary(extra_args: &[&str]) -> (Child, SocketAddr) {
 }
 
 /// Sends `signal` to the binary and checks the goodbye, the close and exit status 0.
-fn signal_stops_the_binary_gracefully(signal: libc::c_int, extra_args: &[&str]) {
-    let (mut child, addr) = spawn_binary(extra_args);
+fn signal_stops_the_binary_gracefully(backend: Backend, signal: libc::c_int) {
+    let (mut child, addr) = spawn_binary(backend);
     let mut alice = Client::join(addr, "alice");
     let mut bob = Client::join(addr, "bob");
     alice.line_where(|l| l.contains("bob joined"));
@@ -82,13 +83,17 @@ fn signal_stops_the_binary_gracefully(signal: libc::c_int, extra_args: &[&str]) 
 }
 
 /// Ctrl-C on the server ends every session with a shutdown line and exits 0.
-#[test]
-fn sigint_stops_the_binary_gracefully() {
-    signal_stops_the_binary_gracefully(libc::SIGINT, &[]);
+fn sigint_stops_the_binary_gracefully(backend: Backend) {
+    signal_stops_the_binary_gracefully(backend, libc::SIGINT);
 }
 
 /// SIGTERM (what service managers send) does the same.
-#[test]
-fn sigterm_stops_the_binary_gracefully() {
-    signal_stops_the_binary_gracefully(libc::SIGTERM, &[]);
+fn sigterm_stops_the_binary_gracefully(backend: Backend) {
+    signal_stops_the_binary_gracefully(backend, libc::SIGTERM);
 }
+
+backend_tests!(
+    stop_says_goodbye_to_everyone_and_closes,
+    sigint_stops_the_binary_gracefully,
+    sigterm_stops_the_binary_gracefully,
+);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use mio::net::TcpStream;
 
-use super::outbox::Outbox;
+use crate::outbox::Outbox;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,6 @@
 //! socket is noted and dropped after the step that found it.
 
 mod connection;
-mod outbox;
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -28,10 +27,10 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::config::Config;
+use crate::outbox::Flushed;
 use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
 use crate::shutdown::Shutdown;
 use connection::{Connection, Phase};
-use outbox::Flushed;
 
 /// The listening socket's token. Slab keys count up from 0 and never get near it.
 const LISTENER: Token = Token(usize::MAX);

@@ -26,6 +26,15 @@ macro_rules! backend_tests {
                 }
             )*
         }
+        #[cfg(feature = "tokio-impl")]
+        mod tokio {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(chat_tokio_stream::server::Backend::Tokio);
+                }
+            )*
+        }
     };
 }
 

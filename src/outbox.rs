@@ -1,4 +1,6 @@
-//! A connection's queue of lines waiting to be written, flushed with vectored writes.
+//! A connection's queue of lines waiting to be written, flushed with vectored writes. Both
+//! servers use it: the mio loop writes to its non-blocking socket, the Tokio task through
+//! `try_write_vectored`.
 //!
 //! The queue holds shared [`Line`]s, so a line fanned out to a thousand clients sits in a
 //! thousand queues as a thousand pointers to one buffer. Flushing gathers many queued lines

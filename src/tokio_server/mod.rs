@@ -1,0 +1,160 @@
+//! The Tokio reference server: the same chat core, driven the way most Rust developers would
+//! write this server with Tokio.
+//!
+//! One task per connection on a multi-threaded runtime; the chat core and its routing table
+//! behind a `std::sync::Mutex` (nothing awaits while holding it); rooms fan out through
+//! `tokio::sync::broadcast` channels and lines for one client go through its own bounded
+//! `mpsc` channel. It exists so that the mio loop is compared against something good, so it
+//! avoids the classic weaknesses of Tokio's own chat example (tokio/examples/chat.rs):
+//!
+//! - lines are bounded (`--max-line`) and never buffered past the bound, where the example's
+//!   `LinesCodec::new()` buffers a line of any length;
+//! - per-client output is bounded (`--max-outbuf` bytes, and the room channel's capacity),
+//!   where the example's unbounded per-peer channels let one slow reader grow memory forever;
+//! - a line is encoded once into an `Arc<[u8]>` and shared by every recipient, where the
+//!   example formats a `String` per message and clones it into every peer's channel;
+//! - each task gathers everything ready and writes it with one vectored write, and reads with
+//!   `readable()` + `try_read` into a stack buffer, so idle connections hold no buffers;
+//! - sockets get `TCP_NODELAY`.
+
+mod inbound;
+mod peer;
+mod routes;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::protocol::Hub;
+use crate::shutdown::Shutdown;
+use peer::Shared;
+use routes::{Routes, State};
+
+/// How long shutdown waits for goodbyes to be written.
+const SHUTDOWN_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+/// Pause before accepting again after the process ran out of descriptors or memory.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A bound, not yet running, Tokio chat server.
+pub struct TokioServer {
+    listener: std::net::TcpListener,
+    config: Config,
+    shutdown: Shutdown,
+    wake: Arc<Notify>,
+}
+
+impl TokioServer {
+    /// Binds `config.addr`. Nothing is served until [`TokioServer::run`].
+    pub fn bind(config: &Config) -> io::Result<Self> {
+        let listener = std::net::TcpListener::bind(config.addr)?;
+        listener.set_nonblocking(true)?;
+        let wake = Arc::new(Notify::new());
+        let notify = Arc::clone(&wake);
+        // notify_one keeps a permit, so a trigger that comes before the wait is not lost.
+        let shutdown = Shutdown::new(move || notify.notify_one());
+        Ok(TokioServer {
+            listener,
+            config: config.clone(),
+            shutdown,
+            wake,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The handle that stops [`TokioServer::run`].
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Builds a multi-threaded runtime and serves until shutdown is requested.
+    pub fn run(self) -> io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("tokio-chat")
+            .build()?;
+        runtime.block_on(self.serve())
+    }
+
+    async fn serve(self) -> io::Result<()> {
+        let listener = TcpListener::from_std(self.listener)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                hub: Hub::new(&self.config),
+                routes: Routes::default(),
+            }),
+            max_outbuf: self.config.max_outbuf,
+        });
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                () = self.wake.notified() => {
+                    if self.shutdown.is_requested() {
+                        break;
+                    }
+                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        if let Err(e) = stream.set_nodelay(true) {
+                            log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
+                        }
+                        let (id, serial, inbound) = {
+                            let mut state = shared.lock();
+                            let State { hub, routes } = &mut *state;
+                            let (id, serial, inbound) = routes.add_peer();
+                            hub.connect(id, routes);
+                            state.drop_too_slow();
+                            (id, serial, inbound)
+                        };
+                        log::debug!("client {} connected from {peer}", id.0);
+                        tasks.spawn(peer::serve(Arc::clone(&shared), stream, id, serial, inbound));
+                    }
+                    Err(e) if is_resource_exhaustion(&e) => {
+                        log::warn!("cannot accept connections ({e}); pausing accept for {ACCEPT_BACKOFF:?}");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                    Err(e) => log::debug!("accept failed: {e}"),
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        {
+            let mut state = shared.lock();
+            log::info!(
+                "shutting down; saying goodbye to {} clients",
+                state.hub.client_count()
+            );
+            let State { hub, routes } = &mut *state;
+            hub.shutdown(routes);
+        }
+        let flushed = tokio::time::timeout(SHUTDOWN_FLUSH_LIMIT, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if flushed.is_err() {
+            log::info!(
+                "shut down; {} connections could not be flushed in time",
+                tasks.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Errors after which accepting again at once would only fail again.
+fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
