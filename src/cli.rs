@@ -29,6 +29,10 @@ pub struct Args {
     #[arg(long, default_value_t = 200, value_name = "MEMBERS")]
     pub announce_limit: usize,
 
+    /// How many of a room's last messages a client entering it is shown.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub history: usize,
+
     /// Unsent output a client may have queued before it is disconnected as too slow.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_outbuf: usize,
@@ -56,6 +60,7 @@ impl Args {
             reserved_nicks: self.reserved_nicks.clone(),
             max_line: self.max_line as usize,
             announce_limit: self.announce_limit,
+            history: self.history,
             max_outbuf: self.max_outbuf,
         }
     }
@@ -72,6 +77,7 @@ mod tests {
         assert_eq!(config.addr, expected.addr);
         assert_eq!(config.max_line, expected.max_line);
         assert_eq!(config.announce_limit, expected.announce_limit);
+        assert_eq!(config.history, expected.history);
         assert_eq!(config.max_outbuf, expected.max_outbuf);
         assert!(config.reserved_nicks.is_empty());
     }
@@ -110,6 +116,8 @@ mod tests {
             "100",
             "--announce-limit",
             "5",
+            "--history",
+            "3",
             "--max-outbuf",
             "4096",
         ]);
@@ -118,6 +126,7 @@ mod tests {
         assert_eq!(config.reserved_nicks, ["bot", "guest"]);
         assert_eq!(config.max_line, 100);
         assert_eq!(config.announce_limit, 5);
+        assert_eq!(config.history, 3);
         assert_eq!(config.max_outbuf, 4096);
     }
 }

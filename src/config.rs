@@ -16,6 +16,8 @@ pub struct Config {
     pub max_line: usize,
     /// Join and leave notices go to a room only while it has at most this many members.
     pub announce_limit: usize,
+    /// How many of a room's last messages a client entering it is shown.
+    pub history: usize,
     /// Unsent output a client may have queued before it is disconnected as too slow.
     pub max_outbuf: usize,
 }
@@ -28,6 +30,7 @@ impl Default for Config {
             reserved_nicks: Vec::new(),
             max_line: 2048,
             announce_limit: 200,
+            history: 20,
             max_outbuf: 1 << 20,
         }
     }

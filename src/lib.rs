@@ -10,7 +10,9 @@
 //!   - [`protocol::line`]: splits a byte stream into bounded lines.
 //!   - [`protocol::text`]: makes client text safe for terminals.
 //!   - [`protocol::nick`]: nickname rules and the reserved names.
-//!   - [`protocol::room`]: a room's members, stored for cheap fan-out.
+//!   - [`protocol::room`]: room names, a room's members (stored for cheap fan-out) and its
+//!     recent messages.
+//!   - [`protocol::command`]: reads a line as a command or as chat.
 //!   - [`protocol::wire`]: encoded server lines, shared by all recipients.
 //!   - [`protocol::sink`]: client and room ids, and the [`protocol::Sink`] drivers implement.
 //!   - [`protocol::hub`]: the state machine that applies every chat rule.

@@ -11,9 +11,10 @@ use std::mem;
 
 use slab::Slab;
 
+use super::command::{self, Command, Input, COMMANDS};
 use super::line::{LineDecoder, Piece};
 use super::nick::{self, NickError, ReservedNicks};
-use super::room::{Room, LOBBY};
+use super::room::{self, Room, LOBBY};
 use super::sink::{ClientId, RoomId, Sink};
 use super::text::{is_blank, sanitize_into};
 use super::wire::{Encoder, Line};
@@ -28,6 +29,17 @@ pub enum Departure {
     ConnectionLost,
     /// The client did not read its output fast enough and went over `--max-outbuf`.
     TooSlow,
+}
+
+impl Departure {
+    /// What the "left" notice adds in brackets, if anything.
+    fn reason(&self) -> Option<&'static str> {
+        match self {
+            Departure::EndOfInput => None,
+            Departure::ConnectionLost => Some("connection lost"),
+            Departure::TooSlow => Some("too slow to keep up"),
+        }
+    }
 }
 
 /// The state of one connection.
@@ -61,12 +73,33 @@ struct Canned {
     greeting: Line,
     nick_prompt: Line,
     shutdown: Line,
+    help: Vec<Line>,
+}
+
+impl Canned {
+    fn new(encoder: &mut Encoder) -> Self {
+        let mut help = vec![encoder.notice(format_args!("Commands (names are case-insensitive):"))];
+        help.extend(
+            COMMANDS
+                .iter()
+                .map(|(usage, what)| encoder.notice(format_args!("  {usage:<16} {what}"))),
+        );
+        Canned {
+            greeting: encoder.notice(format_args!(
+                "Welcome to chat-tokio-stream, a plain-text chat server."
+            )),
+            nick_prompt: encoder.notice(format_args!("What is your nickname?")),
+            shutdown: encoder.notice(format_args!("The server is shutting down. Goodbye!")),
+            help,
+        }
+    }
 }
 
 /// The chat core. See the module documentation.
 pub struct Hub {
     max_line: usize,
     announce_limit: usize,
+    history: usize,
     reserved: ReservedNicks,
     /// Client state indexed by [`ClientId`]; the driver's ids are dense, so this stays small.
     clients: Vec<Option<Client>>,
@@ -87,16 +120,11 @@ impl Hub {
     /// A hub with no clients, enforcing the rules and limits in `config`.
     pub fn new(config: &Config) -> Self {
         let mut encoder = Encoder::default();
-        let canned = Canned {
-            greeting: encoder.notice(format_args!(
-                "Welcome to chat-tokio-stream, a plain-text chat server."
-            )),
-            nick_prompt: encoder.notice(format_args!("What is your nickname?")),
-            shutdown: encoder.notice(format_args!("The server is shutting down. Goodbye!")),
-        };
+        let canned = Canned::new(&mut encoder);
         Hub {
             max_line: config.max_line,
             announce_limit: config.announce_limit,
+            history: config.history,
             reserved: ReservedNicks::new(config.reserved_nicks.iter().map(String::as_str)),
             clients: Vec::new(),
             client_count: 0,
@@ -167,14 +195,7 @@ impl Hub {
     /// Client `id` is gone (the driver has closed or is closing it): forget it and tell its
     /// room. Unknown ids are ignored, so a driver may report an end more than once.
     pub fn disconnect(&mut self, id: ClientId, why: Departure, sink: &mut impl Sink) {
-        let Some(client) = self.clients.get_mut(id.0).and_then(Option::take) else {
-            return;
-        };
-        self.client_count -= 1;
-        if let Presence::Chatting(member) = client.presence {
-            self.nicks.remove(&nick::fold(&member.nick));
-            self.leave_room(id, &member, &why, sink);
-        }
+        self.forget(id, why.reason(), sink);
     }
 
     /// The server is stopping: every client gets a goodbye line and is closed.
@@ -208,76 +229,131 @@ impl Hub {
         self.clients.get_mut(id.0)?.as_mut()
     }
 
-    /// One complete line from a known client.
-    fn handle_line(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
-        if member_of(&self.clients, id).is_none() {
-            self.choose_nick(id, raw, sink);
-            return;
+    fn member_mut(&mut self, id: ClientId) -> Option<&mut Member> {
+        match &mut self.client_mut(id)?.presence {
+            Presence::Chatting(member) => Some(member),
+            Presence::ChoosingNick => None,
         }
+    }
+
+    /// Takes a registered client's membership out while it moves between rooms; the caller
+    /// puts it back through [`Hub::enter_room`].
+    fn take_membership(&mut self, id: ClientId) -> Option<Member> {
+        let client = self.client_mut(id)?;
+        match mem::replace(&mut client.presence, Presence::ChoosingNick) {
+            Presence::Chatting(member) => Some(member),
+            Presence::ChoosingNick => None,
+        }
+    }
+
+    /// Removes client `id` and, if it was registered, frees its nickname and tells its room
+    /// it left (with `reason` in brackets).
+    fn forget(&mut self, id: ClientId, reason: Option<&str>, sink: &mut impl Sink) {
+        let Some(client) = self.clients.get_mut(id.0).and_then(Option::take) else {
+            return;
+        };
+        self.client_count -= 1;
+        if let Presence::Chatting(member) = client.presence {
+            self.nicks.remove(&nick::fold(&member.nick));
+            self.leave_room(id, &member, reason, sink);
+        }
+    }
+
+    /// One complete line from a known client: sanitised, then a nickname, a command or chat.
+    fn handle_line(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
         let mut text = mem::take(&mut self.text);
         text.clear();
         sanitize_into(raw, &mut text);
         if !is_blank(&text) {
-            self.say(id, &text, sink);
+            if member_of(&self.clients, id).is_some() {
+                self.handle_input(id, &text, sink);
+            } else {
+                self.choose_nick(id, text.trim(), sink);
+            }
         }
         self.text = text;
     }
 
     fn line_too_long(&mut self, id: ClientId, sink: &mut impl Sink) {
-        let error = self.encoder.error(format_args!(
-            "line too long (the limit is {} bytes); the rest of it was discarded",
-            self.max_line
-        ));
-        sink.send(id, &error);
+        let limit = self.max_line;
+        self.error(
+            id,
+            format_args!(
+                "line too long (the limit is {limit} bytes); the rest of it was discarded"
+            ),
+            sink,
+        );
     }
 
-    /// The first line(s) of a connection: a nickname candidate.
-    fn choose_nick(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
-        let candidate = String::from_utf8_lossy(raw);
-        let candidate = candidate.trim();
-        if candidate.is_empty() {
+    /// Sends one `!!! ` line to client `id`.
+    fn error(&mut self, id: ClientId, text: std::fmt::Arguments<'_>, sink: &mut impl Sink) {
+        let line = self.encoder.error(text);
+        sink.send(id, &line);
+    }
+
+    /// Sends one `*** ` line to client `id`.
+    fn notice(&mut self, id: ClientId, text: std::fmt::Arguments<'_>, sink: &mut impl Sink) {
+        let line = self.encoder.notice(text);
+        sink.send(id, &line);
+    }
+
+    /// A line from a client without a nickname yet: a nickname candidate, or `/quit`.
+    fn choose_nick(&mut self, id: ClientId, candidate: &str, sink: &mut impl Sink) {
+        if candidate.starts_with('/') {
+            if let Input::Command(Command::Quit(_)) = command::parse(candidate) {
+                self.forget(id, None, sink);
+                sink.close(id);
+                return;
+            }
+            self.error(
+                id,
+                format_args!("choose a nickname first; commands work after that"),
+                sink,
+            );
+            sink.send(id, &self.canned.nick_prompt);
             return;
         }
-        match self.check_nick_free(candidate) {
+        match self.check_nick_free(candidate, None) {
             Ok(folded) => self.register(id, candidate, folded, sink),
             Err(error) => {
-                let error = self
-                    .encoder
-                    .error(format_args!("{error}; please choose another"));
-                sink.send(id, &error);
+                self.error(id, format_args!("{error}; please choose another"), sink);
                 sink.send(id, &self.canned.nick_prompt);
             }
         }
     }
 
-    /// Checks that `nick` is well-formed, not reserved and not taken; returns its folded form.
-    fn check_nick_free(&self, nick: &str) -> Result<Box<str>, NickError> {
+    /// Checks that `nick` is well-formed, not reserved and not taken by anyone but `owner`;
+    /// returns its folded form.
+    fn check_nick_free(&self, nick: &str, owner: Option<ClientId>) -> Result<Box<str>, NickError> {
         nick::check_shape(nick)?;
         let folded = nick::fold(nick);
         if self.reserved.contains(&folded) {
             return Err(NickError::Reserved);
         }
-        if self.nicks.contains_key(&folded) {
-            return Err(NickError::Taken);
+        match self.nicks.get(&folded) {
+            Some(&holder) if Some(holder) != owner => Err(NickError::Taken),
+            _ => Ok(folded),
         }
-        Ok(folded)
     }
 
     fn register(&mut self, id: ClientId, nick: &str, folded: Box<str>, sink: &mut impl Sink) {
         self.nicks.insert(folded, id);
         let room = self.room_named(LOBBY);
         let others = self.rooms[room.0].members().len();
-        let welcome = self.encoder.notice(format_args!(
-            "Welcome, {nick}! You are in {LOBBY} with {others} other{}.",
-            if others == 1 { "" } else { "s" }
-        ));
-        sink.send(id, &welcome);
+        self.notice(
+            id,
+            format_args!(
+                "Welcome, {nick}! You are in {LOBBY} with {others} other{}. Type /help for commands.",
+                plural(others)
+            ),
+            sink,
+        );
         self.enter_room(id, nick.into(), room, sink);
     }
 
     /// The id of the room called `name`, created if it does not exist.
     fn room_named(&mut self, name: &str) -> RoomId {
-        let folded = name.to_lowercase().into_boxed_str();
+        let folded = room::fold(name);
         if let Some(&room) = self.room_index.get(&folded) {
             return room;
         }
@@ -286,7 +362,8 @@ impl Hub {
         room
     }
 
-    /// Puts a registered client into `room` and announces it there.
+    /// Puts a registered client into `room`, announces it there and replays the room's
+    /// recent messages to the newcomer.
     fn enter_room(&mut self, id: ClientId, nick: Box<str>, room: RoomId, sink: &mut impl Sink) {
         let members = &mut self.rooms[room.0];
         let slot = members.add(id);
@@ -297,13 +374,33 @@ impl Hub {
                 .notice(format_args!("{nick} joined {}", members.name()));
             sink.broadcast(room, members.members(), Some(id), &notice);
         }
+        let history = members.history();
+        if !history.is_empty() {
+            let header = self.encoder.notice(format_args!(
+                "Last {} message{} in {}:",
+                history.len(),
+                plural(history.len()),
+                members.name()
+            ));
+            sink.send(id, &header);
+            for line in history {
+                sink.send(id, line);
+            }
+        }
         if let Some(client) = self.client_mut(id) {
             client.presence = Presence::Chatting(Member { nick, room, slot });
         }
     }
 
-    /// Takes a client out of its room, announces it, and removes the room if it is empty.
-    fn leave_room(&mut self, id: ClientId, member: &Member, why: &Departure, sink: &mut impl Sink) {
+    /// Takes a client out of its room, announces it (with `reason` in brackets), and removes
+    /// the room if it is now empty.
+    fn leave_room(
+        &mut self,
+        id: ClientId,
+        member: &Member,
+        reason: Option<&str>,
+        sink: &mut impl Sink,
+    ) {
         let room = &mut self.rooms[member.room.0];
         let announce = room.members().len() <= self.announce_limit;
         if let Some(moved) = room.remove(member.slot) {
@@ -318,31 +415,40 @@ impl Hub {
         let room = &self.rooms[member.room.0];
         if room.members().is_empty() {
             let room = self.rooms.remove(member.room.0);
-            self.room_index.remove(&*room.name().to_lowercase());
+            self.room_index.remove(&room::fold(room.name()));
             sink.room_closed(member.room);
             return;
         }
         if announce {
-            let reason = match why {
-                Departure::EndOfInput => "",
-                Departure::ConnectionLost => " (connection lost)",
-                Departure::TooSlow => " (too slow to keep up)",
+            let notice = match reason {
+                Some(reason) => self.encoder.notice(format_args!(
+                    "{} left {} ({reason})",
+                    member.nick,
+                    room.name()
+                )),
+                None => self
+                    .encoder
+                    .notice(format_args!("{} left {}", member.nick, room.name())),
             };
-            let notice =
-                self.encoder
-                    .notice(format_args!("{} left {}{reason}", member.nick, room.name()));
             sink.broadcast(member.room, room.members(), Some(id), &notice);
         }
     }
 
-    /// A plain chat line from a registered client, to everyone else in its room.
-    fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
-        let Some(member) = member_of(&self.clients, id) else {
-            return;
-        };
-        let line = self.encoder.chat(&member.nick, text);
-        let room = member.room;
-        sink.broadcast(room, self.rooms[room.0].members(), Some(id), &line);
+    /// A chat line or action (already encoded) from a member, to everyone else in its room,
+    /// and into the room's history.
+    fn publish(&mut self, id: ClientId, room: RoomId, line: &Line, sink: &mut impl Sink) {
+        let room_state = &mut self.rooms[room.0];
+        room_state.remember(line, self.history);
+        sink.broadcast(room, room_state.members(), Some(id), line);
+    }
+}
+
+/// "s" unless `count` is one.
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 
@@ -355,5 +461,6 @@ fn member_of(clients: &[Option<Client>], id: ClientId) -> Option<&Member> {
     }
 }
 
+mod commands;
 #[cfg(test)]
 mod tests;

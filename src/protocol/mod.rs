@@ -3,6 +3,7 @@
 //! Nothing here reads a socket or a clock. Drivers feed a [`Hub`] with what happened and
 //! receive its decisions through a [`Sink`].
 
+pub mod command;
 pub mod hub;
 pub mod line;
 pub mod nick;

@@ -1,0 +1,232 @@
+//! What a registered client's lines do: chat, and each command of contract item 6.
+
+use super::{member_of, plural, Hub};
+use crate::protocol::command::{self, Command, Input};
+use crate::protocol::nick;
+use crate::protocol::room::{self, normalise_name};
+use crate::protocol::sink::{ClientId, Sink};
+use crate::protocol::wire::Encoder;
+
+/// Longest `*** ` line a listing (`/who`, `/rooms`) makes before it continues on the next:
+/// short enough to read in a terminal, long enough that a big room is not thousands of lines.
+const LISTING_LINE_BYTES: usize = 400;
+
+impl Hub {
+    /// A sanitised, non-blank line from a registered client.
+    pub(super) fn handle_input(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
+        match command::parse(text) {
+            Input::Chat(text) => self.say(id, text, sink),
+            Input::Command(command) => self.run(id, command, sink),
+            Input::Usage(usage) => self.error(id, format_args!("usage: {usage}"), sink),
+            Input::Unknown(name) => {
+                self.error(
+                    id,
+                    format_args!("unknown command {name}; type /help for the list"),
+                    sink,
+                );
+            }
+        }
+    }
+
+    fn run(&mut self, id: ClientId, command: Command<'_>, sink: &mut impl Sink) {
+        match command {
+            Command::Help => {
+                for line in &self.canned.help {
+                    sink.send(id, line);
+                }
+            }
+            Command::Nick(new) => self.rename(id, new, sink),
+            Command::Who => self.who(id, sink),
+            Command::Me(action) => self.act(id, action, sink),
+            Command::Msg { to, text } => self.message(id, to, text, sink),
+            Command::Join(name) => self.join(id, name, sink),
+            Command::Rooms => self.list_rooms(id, sink),
+            Command::Quit(message) => self.quit(id, message, sink),
+        }
+    }
+
+    /// Plain chat: `nick: text` to the rest of the room.
+    fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let room = member.room;
+        let line = self.encoder.chat(&member.nick, text);
+        self.publish(id, room, &line, sink);
+    }
+
+    /// `/me ACTION`: `* nick ACTION` to the rest of the room.
+    fn act(&mut self, id: ClientId, action: &str, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let room = member.room;
+        let line = self.encoder.action(&member.nick, action);
+        self.publish(id, room, &line, sink);
+    }
+
+    /// `/nick NEW`: same rules as the first nickname; the old one is free at once. A change
+    /// of case only (`alice` to `Alice`) is allowed.
+    fn rename(&mut self, id: ClientId, new: &str, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let old = member.nick.clone();
+        if *old == *new {
+            self.error(id, format_args!("you are already called {new}"), sink);
+            return;
+        }
+        let folded = match self.check_nick_free(new, Some(id)) {
+            Ok(folded) => folded,
+            Err(error) => {
+                self.error(id, format_args!("{error}; you are still {old}"), sink);
+                return;
+            }
+        };
+        self.nicks.remove(&nick::fold(&old));
+        self.nicks.insert(folded, id);
+        let Some(member) = self.member_mut(id) else {
+            return;
+        };
+        member.nick = new.into();
+        let room = member.room;
+        let notice = self
+            .encoder
+            .notice(format_args!("{old} is now known as {new}"));
+        sink.broadcast(room, self.rooms[room.0].members(), Some(id), &notice);
+        self.notice(id, format_args!("You are now known as {new}"), sink);
+    }
+
+    /// `/who`: every member of the client's room, in alphabetical order.
+    fn who(&mut self, id: ClientId, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let room = &self.rooms[member.room.0];
+        let mut nicks: Vec<&str> = room
+            .members()
+            .iter()
+            .filter_map(|&m| member_of(&self.clients, m))
+            .map(|m| &*m.nick)
+            .collect();
+        nicks.sort_unstable_by_key(|nick| nick.to_ascii_lowercase());
+        let header = format!(
+            "{} member{} in {}:",
+            nicks.len(),
+            plural(nicks.len()),
+            room.name()
+        );
+        send_listing(&mut self.encoder, sink, id, header, &nicks);
+    }
+
+    /// `/rooms`: every room with its member count, in alphabetical order.
+    fn list_rooms(&mut self, id: ClientId, sink: &mut impl Sink) {
+        let mut rooms: Vec<(&str, usize)> = self
+            .rooms
+            .iter()
+            .map(|(_, room)| (room.name(), room.members().len()))
+            .collect();
+        rooms.sort_unstable_by_key(|(name, _)| name.to_ascii_lowercase());
+        let entries: Vec<String> = rooms
+            .iter()
+            .map(|(name, count)| format!("{name} ({count})"))
+            .collect();
+        let header = format!("{} room{}:", rooms.len(), plural(rooms.len()));
+        send_listing(&mut self.encoder, sink, id, header, &entries);
+    }
+
+    /// `/msg NICK TEXT`: to one client only; the sender sees what went to whom.
+    fn message(&mut self, id: ClientId, to: &str, text: &str, sink: &mut impl Sink) {
+        let target = match self.nicks.get(&nick::fold(to)) {
+            Some(&target) if target == id => {
+                self.error(id, format_args!("that is you: /msg someone else"), sink);
+                return;
+            }
+            Some(&target) => target,
+            None => {
+                self.error(id, format_args!("nobody here is called {to}"), sink);
+                return;
+            }
+        };
+        let (Some(sender), Some(recipient)) = (
+            member_of(&self.clients, id),
+            member_of(&self.clients, target),
+        ) else {
+            return;
+        };
+        let private = self
+            .encoder
+            .encode(format_args!("*{}* {text}", sender.nick));
+        let receipt = self
+            .encoder
+            .encode(format_args!("-> *{}* {text}", recipient.nick));
+        sink.send(target, &private);
+        sink.send(id, &receipt);
+    }
+
+    /// `/join #room`: leave the current room (it sees "left"), enter the new one (it sees
+    /// "joined"), and get the new room's recent messages.
+    fn join(&mut self, id: ClientId, name: &str, sink: &mut impl Sink) {
+        let name = match normalise_name(name) {
+            Ok(name) => name,
+            Err(error) => {
+                self.error(id, format_args!("{error}"), sink);
+                return;
+            }
+        };
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let current = self.rooms[member.room.0].name();
+        if room::fold(current) == room::fold(&name) {
+            let current = current.to_owned();
+            self.error(id, format_args!("you are already in {current}"), sink);
+            return;
+        }
+        let Some(member) = self.take_membership(id) else {
+            return;
+        };
+        self.leave_room(id, &member, None, sink);
+        let room = self.room_named(&name);
+        let others = self.rooms[room.0].members().len();
+        let line = self.encoder.notice(format_args!(
+            "You are now in {} with {others} other{}.",
+            self.rooms[room.0].name(),
+            plural(others)
+        ));
+        sink.send(id, &line);
+        self.enter_room(id, member.nick, room, sink);
+    }
+
+    /// `/quit [MESSAGE]`: goodbye, the room sees "left" with the message, the server closes.
+    fn quit(&mut self, id: ClientId, message: Option<&str>, sink: &mut impl Sink) {
+        self.notice(id, format_args!("Goodbye!"), sink);
+        self.forget(id, message, sink);
+        sink.close(id);
+    }
+}
+
+/// Sends `header` followed by the comma-separated `items` as `*** ` lines of at most about
+/// [`LISTING_LINE_BYTES`] each, so that a room of thousands lists in tens of lines.
+fn send_listing(
+    encoder: &mut Encoder,
+    sink: &mut impl Sink,
+    id: ClientId,
+    header: String,
+    items: &[impl AsRef<str>],
+) {
+    let mut line = header;
+    let mut separator = " ";
+    for item in items {
+        let item = item.as_ref();
+        if !line.is_empty() && line.len() + separator.len() + item.len() > LISTING_LINE_BYTES {
+            sink.send(id, &encoder.notice(format_args!("{line}")));
+            line.clear();
+            separator = "";
+        }
+        line.push_str(separator);
+        line.push_str(item);
+        separator = ", ";
+    }
+    sink.send(id, &encoder.notice(format_args!("{line}")));
+}
