@@ -1,6 +1,7 @@
 //! The server's command line: flags, their defaults and their help text.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -37,6 +38,19 @@ pub struct Args {
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_outbuf: usize,
 
+    /// Lines per second a client may send, with bursts of twice that; excess lines are
+    /// dropped. 0 turns flood control off.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub rate_limit: u32,
+
+    /// Connections served at once; the next one is told the server is full and closed.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_clients: usize,
+
+    /// Seconds a connection may take to choose a nickname before it is closed.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub login_timeout: u64,
+
     /// Which server to run: the mio event loop or the Tokio reference.
     #[cfg(feature = "tokio-impl")]
     #[arg(long, value_enum, default_value = "tokio")]
@@ -62,6 +76,9 @@ impl Args {
             announce_limit: self.announce_limit,
             history: self.history,
             max_outbuf: self.max_outbuf,
+            rate_limit: self.rate_limit,
+            max_clients: self.max_clients,
+            login_timeout: Duration::from_secs(self.login_timeout),
         }
     }
 }
@@ -79,6 +96,9 @@ mod tests {
         assert_eq!(config.announce_limit, expected.announce_limit);
         assert_eq!(config.history, expected.history);
         assert_eq!(config.max_outbuf, expected.max_outbuf);
+        assert_eq!(config.rate_limit, expected.rate_limit);
+        assert_eq!(config.max_clients, expected.max_clients);
+        assert_eq!(config.login_timeout, expected.login_timeout);
         assert!(config.reserved_nicks.is_empty());
     }
 
@@ -120,6 +140,12 @@ mod tests {
             "3",
             "--max-outbuf",
             "4096",
+            "--rate-limit",
+            "0",
+            "--max-clients",
+            "7",
+            "--login-timeout",
+            "9",
         ]);
         let config = args.config();
         assert_eq!(config.addr.port(), 9000);
@@ -128,5 +154,8 @@ mod tests {
         assert_eq!(config.announce_limit, 5);
         assert_eq!(config.history, 3);
         assert_eq!(config.max_outbuf, 4096);
+        assert_eq!(config.rate_limit, 0);
+        assert_eq!(config.max_clients, 7);
+        assert_eq!(config.login_timeout, Duration::from_secs(9));
     }
 }

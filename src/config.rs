@@ -4,6 +4,7 @@
 //! overrides them. Keeping the struct free of I/O lets tests build a server with any limits.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The settings a server runs with.
 #[derive(Clone, Debug)]
@@ -20,6 +21,12 @@ pub struct Config {
     pub history: usize,
     /// Unsent output a client may have queued before it is disconnected as too slow.
     pub max_outbuf: usize,
+    /// Lines per second a client may send (bursts of twice that); 0 turns flood control off.
+    pub rate_limit: u32,
+    /// Connections served at once; the next one is told the server is full and closed.
+    pub max_clients: usize,
+    /// How long a connection may go without an accepted nickname before it is closed.
+    pub login_timeout: Duration,
 }
 
 impl Default for Config {
@@ -32,6 +39,9 @@ impl Default for Config {
             announce_limit: 200,
             history: 20,
             max_outbuf: 1 << 20,
+            rate_limit: 10,
+            max_clients: 10_000,
+            login_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Process set-up that the operating system needs before a server can hold many clients.
+//! The operating system's side of holding many clients: the open-file limit, and telling
+//! the errors that mean it was reached.
 
 use std::io;
 
@@ -26,4 +27,13 @@ pub fn raise_open_file_limit() -> io::Result<u64> {
         limit = raised;
     }
     Ok(limit.rlim_cur)
+}
+
+/// True for errors after which accepting again at once would only fail again: out of file
+/// descriptors (per process or system-wide) or out of kernel memory. Servers back off.
+pub fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
 }

@@ -1,21 +1,28 @@
-//! Memory that a hostile client must not be able to make the server spend. Kept in its own
-//! test binary, run one test at a time, because it reads this process's resident set size.
+//! Memory that a hostile client must not be able to make the server spend. Its own test
+//! binary, tests taken one at a time, because they read this process's resident set size.
 
 mod util;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 use util::{config, rss_bytes, start, Client};
+
+/// Held by each test so that memory readings never overlap.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A 40 MB line with no newline, streamed in 64 KiB writes: the sender is told once, the
 /// connection keeps working afterwards, and the server's memory does not grow with it.
 fn a_40_mb_line_does_not_grow_memory(backend: Backend) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let server = start(backend, config());
-    let (mut alice, mut bob) = {
-        let mut alice = Client::join(server.local_addr(), "alice");
-        let bob = Client::join(server.local_addr(), "bob");
-        alice.line_where(|l| l.contains("bob joined"));
-        (alice, bob)
-    };
+    let mut alice = Client::join(server.local_addr(), "alice");
+    let mut bob = Client::join(server.local_addr(), "bob");
+    alice.line_where(|l| l.contains("bob joined"));
     let chunk = vec![b'x'; 64 * 1024];
     let before = rss_bytes(std::process::id());
     for _ in 0..(40 * 1024 * 1024 / chunk.len()) {
@@ -33,11 +40,125 @@ fn a_40_mb_line_does_not_grow_memory(backend: Backend) {
     );
 }
 
-/// Both backends in one test, one after the other, so that their memory readings never
-/// overlap with another test's.
-#[test]
-fn a_40_mb_line_does_not_grow_memory_on_any_backend() {
-    for &backend in Backend::ALL {
-        a_40_mb_line_does_not_grow_memory(backend);
+/// 20,000 lines of 1 KB flow while one member never reads: the others get every line in
+/// order, the one that never reads is disconnected as too slow (its room is told), and the
+/// process's memory stays under 200 MB throughout.
+///
+/// The sender keeps at most `WINDOW` lines ahead of the slower reader: the readers share two
+/// cores with the server, and a reader more than --max-outbuf behind is by rule a slow
+/// consumer too. The one that never reads falls 20 MB behind.
+fn a_client_that_never_reads_is_dropped_and_nobody_else_suffers(backend: Backend) {
+    const LINES: usize = 20_000;
+    const WINDOW: usize = 200;
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = start(
+        backend,
+        Config {
+            rate_limit: 0,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut readers: Vec<Client> = (0..2)
+        .map(|i| Client::join(addr, &format!("reader{i}")))
+        .collect();
+    let _lazy = Client::join(addr, "lazy");
+    let mut sender = Client::join(addr, "sender");
+    for reader in &mut readers {
+        reader.line_where(|l| l.contains("sender joined"));
     }
+
+    let done = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (done, peak) = (Arc::clone(&done), Arc::clone(&peak));
+        thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(std::process::id()), Ordering::Relaxed);
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let received: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let sending = {
+        let received = Arc::clone(&received);
+        thread::spawn(move || {
+            let padding = "x".repeat(1000);
+            for n in 0..LINES {
+                while n - received
+                    .iter()
+                    .map(|r| r.load(Ordering::Relaxed))
+                    .min()
+                    .unwrap_or(0)
+                    > WINDOW
+                {
+                    thread::sleep(Duration::from_millis(1));
+                }
+                sender.send(&format!("{n} {padding}"));
+            }
+            sender
+        })
+    };
+    let reading: Vec<_> = readers
+        .into_iter()
+        .enumerate()
+        .map(|(index, mut reader)| {
+            let received = Arc::clone(&received);
+            thread::spawn(move || {
+                let mut next = 0;
+                let mut saw_lazy_leave = false;
+                while next < LINES || !saw_lazy_leave {
+                    let line = reader.line();
+                    if let Some(text) = line.strip_prefix("sender: ") {
+                        let n: usize = text
+                            .split(' ')
+                            .next()
+                            .and_then(|n| n.parse().ok())
+                            .expect("a numbered line");
+                        assert_eq!(n, next, "{}: lines out of order or lost", reader.name);
+                        next += 1;
+                        received[index].store(next, Ordering::Relaxed);
+                    } else if line.contains("lazy left") {
+                        assert!(line.contains("too slow"), "{line:?}");
+                        saw_lazy_leave = true;
+                    }
+                }
+            })
+        })
+        .collect();
+    for reader in reading {
+        reader
+            .join()
+            .expect("each reader got every line and saw the slow client leave");
+    }
+    drop(sending.join().expect("the sender finished"));
+    done.store(true, Ordering::Relaxed);
+    sampler.join().expect("the sampler stops");
+    let peak = peak.load(Ordering::Relaxed);
+    assert!(
+        peak < 200 * 1024 * 1024,
+        "peak resident memory {peak} bytes"
+    );
+}
+
+#[test]
+fn a_40_mb_line_does_not_grow_memory_mio() {
+    a_40_mb_line_does_not_grow_memory(Backend::Mio);
+}
+
+#[test]
+fn a_client_that_never_reads_is_dropped_and_nobody_else_suffers_mio() {
+    a_client_that_never_reads_is_dropped_and_nobody_else_suffers(Backend::Mio);
+}
+
+#[cfg(feature = "tokio-impl")]
+#[test]
+fn a_40_mb_line_does_not_grow_memory_tokio() {
+    a_40_mb_line_does_not_grow_memory(Backend::Tokio);
+}
+
+#[cfg(feature = "tokio-impl")]
+#[test]
+fn a_client_that_never_reads_is_dropped_and_nobody_else_suffers_tokio() {
+    a_client_that_never_reads_is_dropped_and_nobody_else_suffers(Backend::Tokio);
 }

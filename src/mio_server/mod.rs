@@ -30,6 +30,7 @@ use crate::config::Config;
 use crate::outbox::Flushed;
 use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
 use crate::shutdown::Shutdown;
+use crate::sys;
 use connection::{Connection, Phase};
 
 /// The listening socket's token. Slab keys count up from 0 and never get near it.
@@ -69,6 +70,8 @@ pub struct MioServer {
     unread: Vec<ClientId>,
     /// Set while accepting is paused after running out of descriptors; retried then.
     accept_paused_until: Option<Instant>,
+    /// Accepting failed for lack of resources and has not succeeded since (logged once).
+    accept_starved: bool,
 }
 
 impl MioServer {
@@ -94,6 +97,7 @@ impl MioServer {
             flushing: Vec::new(),
             unread: Vec::new(),
             accept_paused_until: None,
+            accept_starved: false,
         })
     }
 
@@ -126,12 +130,10 @@ impl MioServer {
                 return Err(e);
             }
             self.conns.now = Instant::now();
-            let mut accept_now = self
-                .accept_paused_until
-                .is_some_and(|until| until <= self.conns.now);
+            let mut listener_ready = false;
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => accept_now = true,
+                    LISTENER => listener_ready = true,
                     WAKER => {}
                     Token(key) => {
                         let id = ClientId(key);
@@ -147,7 +149,18 @@ impl MioServer {
             for id in std::mem::take(&mut self.unread) {
                 self.read_from(id);
             }
-            if accept_now {
+            if self
+                .hub
+                .next_deadline()
+                .is_some_and(|deadline| deadline <= self.conns.now)
+            {
+                self.hub.tick(self.conns.now, &mut self.conns);
+            }
+            let accept_due = match self.accept_paused_until {
+                Some(until) => until <= self.conns.now,
+                None => listener_ready,
+            };
+            if accept_due {
                 self.accept_all();
             }
         }
@@ -161,6 +174,7 @@ impl MioServer {
         let deadlines = [
             self.accept_paused_until,
             self.conns.lingering.front().map(|&(deadline, _)| deadline),
+            self.hub.next_deadline(),
         ];
         deadlines
             .into_iter()
@@ -170,18 +184,28 @@ impl MioServer {
     }
 
     /// Accepts until the listener would block. Running out of descriptors pauses accepting
-    /// for a moment instead of spinning on an error that cannot clear by itself.
+    /// for a moment (connections wait in the listen backlog) instead of spinning on an error
+    /// that cannot clear by itself; it is logged once per episode.
     fn accept_all(&mut self) {
         self.accept_paused_until = None;
         loop {
             match self.listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer),
+                Ok((stream, peer)) => {
+                    if self.accept_starved {
+                        log::info!("accepting connections again");
+                        self.accept_starved = false;
+                    }
+                    self.admit(stream, peer);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_resource_exhaustion(&e) => {
-                    log::warn!(
-                        "cannot accept connections ({e}); pausing accept for {ACCEPT_BACKOFF:?}"
-                    );
+                Err(e) if sys::is_resource_exhaustion(&e) => {
+                    if !self.accept_starved {
+                        log::warn!(
+                            "cannot accept connections ({e}); retrying every {ACCEPT_BACKOFF:?}"
+                        );
+                        self.accept_starved = true;
+                    }
                     self.accept_paused_until = Some(self.conns.now + ACCEPT_BACKOFF);
                     return;
                 }
@@ -207,7 +231,7 @@ impl MioServer {
         }
         log::debug!("client {} connected from {peer}", id.0);
         entry.insert(Connection::new(stream, peer));
-        self.hub.connect(id, &mut self.conns);
+        self.hub.connect(id, self.conns.now, &mut self.conns);
     }
 
     /// Reads from one connection until it would block, its input ends, or its budget runs out.
@@ -223,13 +247,14 @@ impl MioServer {
             match conn.stream.read(&mut self.read_buf) {
                 Ok(0) => {
                     log::debug!("client {} ({}) closed its side", id.0, conn.peer);
-                    self.hub.end_of_input(id, &mut self.conns);
+                    self.hub.end_of_input(id, self.conns.now, &mut self.conns);
                     // The core closes clients it knows; make sure of it for any it did not.
                     self.conns.close(id);
                     return;
                 }
                 Ok(n) => {
-                    self.hub.receive(id, &self.read_buf[..n], &mut self.conns);
+                    self.hub
+                        .receive(id, &self.read_buf[..n], self.conns.now, &mut self.conns);
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         self.unread.push(id);
@@ -484,12 +509,4 @@ fn list_for_flush(to_flush: &mut Vec<ClientId>, id: ClientId, conn: &mut Connect
         conn.flush_pending = true;
         to_flush.push(id);
     }
-}
-
-/// Errors after which accepting again at once would only fail again.
-fn is_resource_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }

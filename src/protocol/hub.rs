@@ -6,12 +6,14 @@
 //! Because it never reads a socket or a clock, a test can drive it line by line and look at
 //! exactly what each client would receive.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::mem;
+use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use super::command::{self, Command, Input, COMMANDS};
+use super::flood::{FloodGate, RateLimit, Verdict};
 use super::line::{LineDecoder, Piece};
 use super::nick::{self, NickError, ReservedNicks};
 use super::room::{self, Room, LOBBY};
@@ -48,13 +50,18 @@ struct Client {
     presence: Presence,
     /// The client's unfinished input line.
     decoder: LineDecoder,
+    /// Its flood-control bucket.
+    flood: FloodGate,
 }
 
 /// Whether a client has a nickname yet.
 #[derive(Debug)]
 enum Presence {
-    /// Connected, asked for a nickname, none accepted yet.
-    ChoosingNick,
+    /// Connected, asked for a nickname, none accepted yet; closed if still so at `deadline`.
+    ChoosingNick {
+        /// The end of `--login-timeout`.
+        deadline: Instant,
+    },
     /// Registered: has a nickname and is in a room.
     Chatting(Member),
 }
@@ -73,11 +80,13 @@ struct Canned {
     greeting: Line,
     nick_prompt: Line,
     shutdown: Line,
+    server_full: Line,
+    slow_down: Line,
     help: Vec<Line>,
 }
 
 impl Canned {
-    fn new(encoder: &mut Encoder) -> Self {
+    fn new(encoder: &mut Encoder, config: &Config) -> Self {
         let mut help = vec![encoder.notice(format_args!("Commands (names are case-insensitive):"))];
         help.extend(
             COMMANDS
@@ -90,6 +99,15 @@ impl Canned {
             )),
             nick_prompt: encoder.notice(format_args!("What is your nickname?")),
             shutdown: encoder.notice(format_args!("The server is shutting down. Goodbye!")),
+            server_full: encoder.error(format_args!(
+                "the server is full ({} connections); please try again later",
+                config.max_clients
+            )),
+            slow_down: encoder.error(format_args!(
+                "slow down: at most {} lines a second (bursts of {}); lines are being dropped",
+                config.rate_limit,
+                2 * config.rate_limit
+            )),
             help,
         }
     }
@@ -100,6 +118,9 @@ pub struct Hub {
     max_line: usize,
     announce_limit: usize,
     history: usize,
+    rate_limit: RateLimit,
+    max_clients: usize,
+    login_timeout: Duration,
     reserved: ReservedNicks,
     /// Client state indexed by [`ClientId`]; the driver's ids are dense, so this stays small.
     clients: Vec<Option<Client>>,
@@ -110,6 +131,12 @@ pub struct Hub {
     rooms: Slab<Room>,
     /// Folded room name to room.
     room_index: HashMap<Box<str>, RoomId>,
+    /// Login deadlines in order (the timeout is constant, so connection order is deadline
+    /// order). Entries of clients that registered or left are skipped when they come up.
+    logins: VecDeque<(Instant, ClientId)>,
+    /// How many clients have no nickname yet: lets `logins` be compacted when it is mostly
+    /// stale.
+    choosing_count: usize,
     encoder: Encoder,
     /// Reused buffer for sanitised text.
     text: String,
@@ -120,25 +147,38 @@ impl Hub {
     /// A hub with no clients, enforcing the rules and limits in `config`.
     pub fn new(config: &Config) -> Self {
         let mut encoder = Encoder::default();
-        let canned = Canned::new(&mut encoder);
+        let canned = Canned::new(&mut encoder, config);
         Hub {
             max_line: config.max_line,
             announce_limit: config.announce_limit,
             history: config.history,
+            rate_limit: RateLimit {
+                per_second: config.rate_limit,
+            },
+            max_clients: config.max_clients,
+            login_timeout: config.login_timeout,
             reserved: ReservedNicks::new(config.reserved_nicks.iter().map(String::as_str)),
             clients: Vec::new(),
             client_count: 0,
             nicks: HashMap::new(),
             rooms: Slab::new(),
             room_index: HashMap::new(),
+            logins: VecDeque::new(),
+            choosing_count: 0,
             encoder,
             text: String::new(),
             canned,
         }
     }
 
-    /// A new connection, numbered `id` by the driver: greet it and ask for a nickname.
-    pub fn connect(&mut self, id: ClientId, sink: &mut impl Sink) {
+    /// A new connection, numbered `id` by the driver, at `now`: greet it and ask for a
+    /// nickname; or, past `--max-clients`, tell it the server is full and close it.
+    pub fn connect(&mut self, id: ClientId, now: Instant, sink: &mut impl Sink) {
+        if self.client_count >= self.max_clients {
+            sink.send(id, &self.canned.server_full);
+            sink.close(id);
+            return;
+        }
         if self.clients.len() <= id.0 {
             self.clients.resize_with(id.0 + 1, || None);
         }
@@ -146,17 +186,27 @@ impl Hub {
             log::error!("client {} connected twice; dropping its old state", id.0);
             self.disconnect(id, Departure::ConnectionLost, sink);
         }
+        let deadline = now + self.login_timeout;
         self.clients[id.0] = Some(Client {
-            presence: Presence::ChoosingNick,
+            presence: Presence::ChoosingNick { deadline },
             decoder: LineDecoder::default(),
+            flood: FloodGate::new(self.rate_limit, now),
         });
         self.client_count += 1;
+        self.choosing_count += 1;
+        self.logins.push_back((deadline, id));
+        if self.logins.len() > 2 * self.choosing_count + 64 {
+            let clients = &self.clients;
+            self.logins
+                .retain(|&(deadline, id)| is_choosing_until(clients, id, deadline));
+        }
         sink.send(id, &self.canned.greeting);
         sink.send(id, &self.canned.nick_prompt);
     }
 
-    /// Bytes from client `id`, in any pieces: every complete line in them is acted upon.
-    pub fn receive(&mut self, id: ClientId, bytes: &[u8], sink: &mut impl Sink) {
+    /// Bytes from client `id`, in any pieces, received at `now`: every complete line in them
+    /// is acted upon.
+    pub fn receive(&mut self, id: ClientId, bytes: &[u8], now: Instant, sink: &mut impl Sink) {
         let Some(client) = self.client_mut(id) else {
             return;
         };
@@ -164,7 +214,7 @@ impl Hub {
         let mut rest = bytes;
         while let Some(piece) = decoder.next_piece(&mut rest, self.max_line) {
             match piece {
-                Piece::Line(line) => self.handle_line(id, line, sink),
+                Piece::Line(line) => self.handle_line(id, line, now, sink),
                 Piece::TooLong => self.line_too_long(id, sink),
             }
             if self.client_mut(id).is_none() {
@@ -178,13 +228,13 @@ impl Hub {
 
     /// Client `id` closed its sending side: act on its unterminated last line, if any, then
     /// let it leave and close the connection once what is queued for it is written.
-    pub fn end_of_input(&mut self, id: ClientId, sink: &mut impl Sink) {
+    pub fn end_of_input(&mut self, id: ClientId, now: Instant, sink: &mut impl Sink) {
         let Some(client) = self.client_mut(id) else {
             return;
         };
         let mut decoder = mem::take(&mut client.decoder);
         if let Some(line) = decoder.finish(self.max_line) {
-            self.handle_line(id, line, sink);
+            self.handle_line(id, line, now, sink);
         }
         if self.client_mut(id).is_some() {
             self.disconnect(id, Departure::EndOfInput, sink);
@@ -198,6 +248,32 @@ impl Hub {
         self.forget(id, why.reason(), sink);
     }
 
+    /// Time has passed: closes the connections that have had no nickname for
+    /// `--login-timeout`. Drivers call it at [`Hub::next_deadline`].
+    pub fn tick(&mut self, now: Instant, sink: &mut impl Sink) {
+        while let Some(&(deadline, id)) = self.logins.front() {
+            if deadline > now {
+                return;
+            }
+            self.logins.pop_front();
+            if is_choosing_until(&self.clients, id, deadline) {
+                let seconds = self.login_timeout.as_secs_f32();
+                self.error(
+                    id,
+                    format_args!("no nickname chosen within {seconds} s; goodbye"),
+                    sink,
+                );
+                self.forget(id, None, sink);
+                sink.close(id);
+            }
+        }
+    }
+
+    /// When [`Hub::tick`] next has something to do, if ever.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.logins.front().map(|&(deadline, _)| deadline)
+    }
+
     /// The server is stopping: every client gets a goodbye line and is closed.
     pub fn shutdown(&mut self, sink: &mut impl Sink) {
         for (index, client) in self.clients.iter_mut().enumerate() {
@@ -208,6 +284,8 @@ impl Hub {
             }
         }
         self.client_count = 0;
+        self.choosing_count = 0;
+        self.logins.clear();
         self.nicks.clear();
         self.room_index.clear();
         for (index, _) in mem::take(&mut self.rooms) {
@@ -232,17 +310,7 @@ impl Hub {
     fn member_mut(&mut self, id: ClientId) -> Option<&mut Member> {
         match &mut self.client_mut(id)?.presence {
             Presence::Chatting(member) => Some(member),
-            Presence::ChoosingNick => None,
-        }
-    }
-
-    /// Takes a registered client's membership out while it moves between rooms; the caller
-    /// puts it back through [`Hub::enter_room`].
-    fn take_membership(&mut self, id: ClientId) -> Option<Member> {
-        let client = self.client_mut(id)?;
-        match mem::replace(&mut client.presence, Presence::ChoosingNick) {
-            Presence::Chatting(member) => Some(member),
-            Presence::ChoosingNick => None,
+            Presence::ChoosingNick { .. } => None,
         }
     }
 
@@ -253,18 +321,21 @@ impl Hub {
             return;
         };
         self.client_count -= 1;
-        if let Presence::Chatting(member) = client.presence {
-            self.nicks.remove(&nick::fold(&member.nick));
-            self.leave_room(id, &member, reason, sink);
+        match client.presence {
+            Presence::Chatting(member) => {
+                self.nicks.remove(&nick::fold(&member.nick));
+                self.leave_room(id, &member, reason, sink);
+            }
+            Presence::ChoosingNick { .. } => self.choosing_count -= 1,
         }
     }
 
     /// One complete line from a known client: sanitised, then a nickname, a command or chat.
-    fn handle_line(&mut self, id: ClientId, raw: &[u8], sink: &mut impl Sink) {
+    fn handle_line(&mut self, id: ClientId, raw: &[u8], now: Instant, sink: &mut impl Sink) {
         let mut text = mem::take(&mut self.text);
         text.clear();
         sanitize_into(raw, &mut text);
-        if !is_blank(&text) {
+        if !is_blank(&text) && self.admits(id, now, sink) {
             if member_of(&self.clients, id).is_some() {
                 self.handle_input(id, &text, sink);
             } else {
@@ -272,6 +343,22 @@ impl Hub {
             }
         }
         self.text = text;
+    }
+
+    /// Flood control: whether client `id` may send a line at `now`; tells it when not.
+    fn admits(&mut self, id: ClientId, now: Instant, sink: &mut impl Sink) -> bool {
+        let limit = self.rate_limit;
+        let Some(client) = self.client_mut(id) else {
+            return false;
+        };
+        match client.flood.check(limit, now) {
+            Verdict::Admit => true,
+            Verdict::DropAndWarn => {
+                sink.send(id, &self.canned.slow_down);
+                false
+            }
+            Verdict::Drop => false,
+        }
     }
 
     fn line_too_long(&mut self, id: ClientId, sink: &mut impl Sink) {
@@ -338,6 +425,7 @@ impl Hub {
 
     fn register(&mut self, id: ClientId, nick: &str, folded: Box<str>, sink: &mut impl Sink) {
         self.nicks.insert(folded, id);
+        self.choosing_count -= 1;
         let room = self.room_named(LOBBY);
         let others = self.rooms[room.0].members().len();
         self.notice(
@@ -452,12 +540,21 @@ fn plural(count: usize) -> &'static str {
     }
 }
 
+/// True if client `id` is still waiting for a nickname with this very `deadline` (and so is
+/// not a newer connection that reused the id).
+fn is_choosing_until(clients: &[Option<Client>], id: ClientId, deadline: Instant) -> bool {
+    matches!(
+        clients.get(id.0).and_then(Option::as_ref),
+        Some(Client { presence: Presence::ChoosingNick { deadline: d }, .. }) if *d == deadline
+    )
+}
+
 /// Client `id`'s registration, if it is connected and has a nickname. A free function so that
 /// callers can hold it while using the hub's other fields.
 fn member_of(clients: &[Option<Client>], id: ClientId) -> Option<&Member> {
     match &clients.get(id.0)?.as_ref()?.presence {
         Presence::Chatting(member) => Some(member),
-        Presence::ChoosingNick => None,
+        Presence::ChoosingNick { .. } => None,
     }
 }
 

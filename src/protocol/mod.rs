@@ -4,6 +4,7 @@
 //! receive its decisions through a [`Sink`].
 
 pub mod command;
+pub mod flood;
 pub mod hub;
 pub mod line;
 pub mod nick;

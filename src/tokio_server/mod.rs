@@ -33,6 +33,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::protocol::Hub;
 use crate::shutdown::Shutdown;
+use crate::sys;
 use peer::Shared;
 use routes::{Routes, State};
 
@@ -95,6 +96,12 @@ impl TokioServer {
             max_outbuf: self.config.max_outbuf,
         });
         let mut tasks = JoinSet::new();
+        // Accepting failed for lack of resources and has not succeeded since (logged once).
+        let mut accept_starved = false;
+        let logins = tokio::spawn(expire_logins(
+            Arc::clone(&shared),
+            self.config.login_timeout,
+        ));
         loop {
             tokio::select! {
                 () = self.wake.notified() => {
@@ -104,6 +111,10 @@ impl TokioServer {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        if accept_starved {
+                            log::info!("accepting connections again");
+                            accept_starved = false;
+                        }
                         if let Err(e) = stream.set_nodelay(true) {
                             log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
                         }
@@ -111,15 +122,18 @@ impl TokioServer {
                             let mut state = shared.lock();
                             let State { hub, routes } = &mut *state;
                             let (id, serial, inbound) = routes.add_peer();
-                            hub.connect(id, routes);
+                            hub.connect(id, std::time::Instant::now(), routes);
                             state.drop_too_slow();
                             (id, serial, inbound)
                         };
                         log::debug!("client {} connected from {peer}", id.0);
                         tasks.spawn(peer::serve(Arc::clone(&shared), stream, id, serial, inbound));
                     }
-                    Err(e) if is_resource_exhaustion(&e) => {
-                        log::warn!("cannot accept connections ({e}); pausing accept for {ACCEPT_BACKOFF:?}");
+                    Err(e) if sys::is_resource_exhaustion(&e) => {
+                        if !accept_starved {
+                            log::warn!("cannot accept connections ({e}); retrying every {ACCEPT_BACKOFF:?}");
+                            accept_starved = true;
+                        }
                         tokio::time::sleep(ACCEPT_BACKOFF).await;
                     }
                     Err(e) => log::debug!("accept failed: {e}"),
@@ -128,6 +142,7 @@ impl TokioServer {
             }
         }
         drop(listener);
+        logins.abort();
         {
             let mut state = shared.lock();
             log::info!(
@@ -151,10 +166,19 @@ impl TokioServer {
     }
 }
 
-/// Errors after which accepting again at once would only fail again.
-fn is_resource_exhaustion(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
+/// Closes connections that go without a nickname for `timeout`, by calling the chat core's
+/// `tick` whenever its next deadline comes. Sleeping at most `timeout` at a time is exact:
+/// a deadline added meanwhile is at least that far away.
+async fn expire_logins(shared: Arc<Shared>, timeout: Duration) {
+    loop {
+        let next = shared.lock().hub.next_deadline();
+        let wait = next.map_or(timeout, |deadline| {
+            deadline.saturating_duration_since(std::time::Instant::now())
+        });
+        tokio::time::sleep(wait).await;
+        let mut state = shared.lock();
+        let State { hub, routes } = &mut *state;
+        hub.tick(std::time::Instant::now(), routes);
+        state.drop_too_slow();
+    }
 }

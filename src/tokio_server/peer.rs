@@ -168,16 +168,15 @@ fn read_available(
     while budget > 0 {
         match stream.try_read(&mut buf) {
             Ok(0) => {
-                shared
-                    .lock()
-                    .act_for(id, serial, |hub, routes| hub.end_of_input(id, routes));
+                shared.lock().act_for(id, serial, |hub, routes| {
+                    hub.end_of_input(id, std::time::Instant::now(), routes)
+                });
                 return Ok(Reading::Stop);
             }
             Ok(n) => {
-                match shared
-                    .lock()
-                    .act_for(id, serial, |hub, routes| hub.receive(id, &buf[..n], routes))
-                {
+                match shared.lock().act_for(id, serial, |hub, routes| {
+                    hub.receive(id, &buf[..n], std::time::Instant::now(), routes)
+                }) {
                     Acted::Done => {}
                     Acted::Congested => return Ok(Reading::Pause),
                     Acted::NotCurrent => return Ok(Reading::Stop),

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chat_tokio_stream::config::Config;
@@ -50,6 +51,78 @@ pub fn config() -> Config {
 pub fn start(backend: Backend, config: Config) -> ServerHandle {
     let _ = env_logger::builder().is_test(true).try_init();
     server::start(backend, config).expect("the server starts")
+}
+
+/// The real binary running as a child process; killed when dropped, so that a failing test
+/// never leaves a server behind.
+pub struct ChildServer {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl ChildServer {
+    /// The real binary, started as a user would, on an ephemeral port with `backend` and
+    /// `extra_args`. Its log is drained on a thread so that it never blocks on a full pipe.
+    pub fn spawn(backend: Backend, extra_args: &[&str]) -> ChildServer {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
+        command.args(["--addr", "127.0.0.1:0"]).args(extra_args);
+        if cfg!(feature = "tokio-impl") {
+            command.args(["--backend", backend.name()]);
+        }
+        let mut child = command
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the binary logs its address")
+                .expect("readable stderr");
+            if let Some((_, addr)) = line.split_once("listening on ") {
+                break addr
+                    .trim()
+                    .parse()
+                    .expect("a socket address in the log line");
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        ChildServer { child, addr }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` to the server.
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill() on the pid of a child we spawned and have not yet reaped.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// Waits for the server to exit and returns its status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().expect("the binary exits")
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// One chat client over plain TCP, like `nc`.
@@ -189,7 +262,7 @@ impl Client {
     }
 }
 
-/// Reads the resident set size of this process from /proc, in bytes.
+/// Reads the resident set size of process `pid` from /proc, in bytes.
 pub fn rss_bytes(pid: u32) -> u64 {
     let status =
         std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read /proc/<pid>/status");

@@ -1,6 +1,6 @@
 //! What a registered client's lines do: chat, and each command of contract item 6.
 
-use super::{member_of, plural, Hub};
+use super::{member_of, plural, Hub, Member};
 use crate::protocol::command::{self, Command, Input};
 use crate::protocol::nick;
 use crate::protocol::room::{self, normalise_name};
@@ -183,10 +183,12 @@ impl Hub {
             self.error(id, format_args!("you are already in {current}"), sink);
             return;
         }
-        let Some(member) = self.take_membership(id) else {
-            return;
+        let leaving = Member {
+            nick: member.nick.clone(),
+            room: member.room,
+            slot: member.slot,
         };
-        self.leave_room(id, &member, None, sink);
+        self.leave_room(id, &leaving, None, sink);
         let room = self.room_named(&name);
         let others = self.rooms[room.0].members().len();
         let line = self.encoder.notice(format_args!(
@@ -195,7 +197,7 @@ impl Hub {
             plural(others)
         ));
         sink.send(id, &line);
-        self.enter_room(id, member.nick, room, sink);
+        self.enter_room(id, leaving.nick, room, sink);
     }
 
     /// `/quit [MESSAGE]`: goodbye, the room sees "left" with the message, the server closes.

@@ -1,6 +1,7 @@
 //! The chat rules, checked in memory: a recording sink stands in for the network.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -52,6 +53,8 @@ impl Sink for Recorder {
 struct World {
     hub: Hub,
     out: Recorder,
+    /// The clock the hub is told about.
+    now: Instant,
 }
 
 impl World {
@@ -59,16 +62,18 @@ impl World {
         World {
             hub: Hub::new(&config),
             out: Recorder::default(),
+            now: Instant::now(),
         }
     }
 
     fn connect(&mut self, id: usize) {
-        self.hub.connect(ClientId(id), &mut self.out);
+        self.hub.connect(ClientId(id), self.now, &mut self.out);
     }
 
     /// Client `id` sends raw bytes.
     fn send(&mut self, id: usize, bytes: &[u8]) {
-        self.hub.receive(ClientId(id), bytes, &mut self.out);
+        self.hub
+            .receive(ClientId(id), bytes, self.now, &mut self.out);
     }
 
     /// Client `id` sends one line.
@@ -85,6 +90,17 @@ impl World {
             got.last().is_some_and(|l| l.starts_with("*** Welcome, ")),
             "{nick}: {got:?}"
         );
+    }
+
+    /// Client `id` closes its sending side.
+    fn end_of_input(&mut self, id: usize) {
+        self.hub.end_of_input(ClientId(id), self.now, &mut self.out);
+    }
+
+    /// Lets `time` pass and tells the hub, as a driver does at the hub's deadlines.
+    fn advance(&mut self, time: Duration) {
+        self.now += time;
+        self.hub.tick(self.now, &mut self.out);
     }
 
     /// Forgets everything sent to anyone so far.
@@ -212,7 +228,7 @@ fn end_of_input_delivers_the_last_line_then_leaves_and_closes() {
     w.join(1, "bob");
     w.take(0);
     w.send(1, b"bye now");
-    w.hub.end_of_input(ClientId(1), &mut w.out);
+    w.end_of_input(1);
     assert_eq!(w.take(0), ["bob: bye now", "*** bob left #lobby"]);
     assert_eq!(w.out.closed, [ClientId(1)]);
     assert_eq!(w.hub.client_count(), 1);
@@ -266,7 +282,7 @@ fn input_from_unknown_or_departed_clients_is_ignored() {
     w.join(0, "alice");
     w.take(0);
     w.send(7, b"ghost\n");
-    w.hub.end_of_input(ClientId(7), &mut w.out);
+    w.end_of_input(7);
     w.hub
         .disconnect(ClientId(7), Departure::ConnectionLost, &mut w.out);
     assert!(w.take(0).is_empty());
@@ -699,7 +715,133 @@ fn a_message_is_encoded_once_and_shared_by_every_recipient() {
     }
     let mut w = trio();
     let mut pointers = Pointers(Vec::new());
-    w.hub.receive(ClientId(0), b"shared\n", &mut pointers);
+    w.hub
+        .receive(ClientId(0), b"shared\n", w.now, &mut pointers);
     assert_eq!(pointers.0.len(), 2);
     assert_eq!(pointers.0[0], pointers.0[1]);
+}
+
+#[test]
+fn a_flood_is_cut_to_the_burst_with_one_warning_a_second() {
+    let mut w = World::new(Config {
+        rate_limit: 2,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.drain();
+    let flood: String = (0..10).map(|n| format!("line {n}\n")).collect();
+    w.send(1, flood.as_bytes());
+    // The nickname took one token of the burst of 4.
+    assert_eq!(w.take(0), ["bob: line 0", "bob: line 1", "bob: line 2"]);
+    let warnings = w.take(1);
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].starts_with("!!! ") && warnings[0].contains("2 lines a second"));
+    w.advance(Duration::from_millis(600));
+    w.send(1, flood.as_bytes());
+    assert_eq!(w.take(0), ["bob: line 0"]);
+    assert!(w.take(1).is_empty(), "warned less than a second ago");
+    w.advance(Duration::from_millis(600));
+    w.send(1, flood.as_bytes());
+    assert_eq!(w.take(0).len(), 1);
+    assert_eq!(w.take(1).len(), 1, "a second has passed: one more warning");
+}
+
+#[test]
+fn blank_lines_do_not_use_up_the_rate() {
+    let mut w = World::new(Config {
+        rate_limit: 1,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.drain();
+    w.send(1, b"\n\n\n\x1b[0m\nhi\n");
+    assert_eq!(w.take(0), ["bob: hi"]);
+}
+
+#[test]
+fn the_connection_past_max_clients_is_told_and_closed() {
+    let mut w = World::new(Config {
+        max_clients: 2,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.connect(1);
+    w.connect(2);
+    let got = w.take(2);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with("!!! ") && got[0].contains("full"));
+    assert_eq!(w.out.closed, [ClientId(2)]);
+    assert_eq!(w.hub.client_count(), 2);
+    w.send(2, b"carol\n");
+    assert!(w.take(2).is_empty(), "a refused connection is not served");
+    w.hub
+        .disconnect(ClientId(1), Departure::EndOfInput, &mut w.out);
+    w.join(3, "dave");
+}
+
+#[test]
+fn a_connection_without_a_nickname_is_closed_at_the_login_timeout() {
+    let mut w = World::new(Config {
+        login_timeout: Duration::from_secs(10),
+        ..Config::default()
+    });
+    w.connect(0);
+    w.advance(Duration::from_secs(5));
+    w.join(1, "early");
+    w.connect(2);
+    w.drain();
+    assert_eq!(w.hub.next_deadline(), Some(w.now + Duration::from_secs(5)));
+    w.advance(Duration::from_secs(5));
+    let got = w.take(0);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].starts_with("!!! ") && got[0].contains("10 s"));
+    assert_eq!(w.out.closed, [ClientId(0)]);
+    w.line(2, "late");
+    w.advance(Duration::from_secs(5));
+    assert_eq!(
+        w.out.closed,
+        [ClientId(0)],
+        "registered clients are not timed out"
+    );
+    assert_eq!(w.hub.next_deadline(), None);
+}
+
+#[test]
+fn a_reused_id_gets_its_own_login_deadline() {
+    let mut w = World::new(Config {
+        login_timeout: Duration::from_secs(10),
+        ..Config::default()
+    });
+    w.connect(0);
+    w.hub
+        .disconnect(ClientId(0), Departure::ConnectionLost, &mut w.out);
+    w.advance(Duration::from_secs(9));
+    w.connect(0);
+    w.advance(Duration::from_secs(1));
+    assert!(
+        w.out.closed.is_empty(),
+        "the old deadline belongs to the old connection"
+    );
+    w.advance(Duration::from_secs(9));
+    assert_eq!(w.out.closed, [ClientId(0)]);
+}
+
+#[test]
+fn stale_login_deadlines_do_not_pile_up() {
+    let mut w = World::new(Config {
+        rate_limit: 0,
+        ..Config::default()
+    });
+    for round in 0..1000 {
+        w.join(round % 3, &format!("n{round}"));
+        w.hub
+            .disconnect(ClientId(round % 3), Departure::EndOfInput, &mut w.out);
+    }
+    assert!(
+        w.hub.logins.len() <= 64 + 2,
+        "{} entries kept",
+        w.hub.logins.len()
+    );
 }

@@ -1,0 +1,110 @@
+//! Contract item 8, over TCP against every server the build has: flood control, the
+//! connection cap and the login timeout. (The output bound is in tests/memory.rs, since it
+//! measures memory.)
+
+mod util;
+
+use std::time::Duration;
+
+use chat_tokio_stream::config::Config;
+use chat_tokio_stream::server::Backend;
+use util::{config, start, Client};
+
+/// --rate-limit 2 (bursts of 4): of ten lines sent at once right after registering (which
+/// took one token), three get through; the sender is warned once, not once per line; a
+/// second later it may talk again.
+fn a_flood_is_dropped_with_a_single_warning(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            rate_limit: 2,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let mut carol = Client::join(addr, "carol");
+    alice.line_where(|l| l.contains("carol joined"));
+    let mut bob = Client::join(addr, "bob");
+    alice.expect("*** bob joined #lobby");
+    carol.expect("*** bob joined #lobby");
+    let flood: String = (0..10).map(|n| format!("flood {n}\n")).collect();
+    bob.send_raw(flood.as_bytes());
+    alice.expect("bob: flood 0");
+    alice.expect("bob: flood 1");
+    alice.expect("bob: flood 2");
+    let warning = bob.line();
+    assert!(
+        warning.starts_with("!!! ") && warning.contains("slow down"),
+        "{warning:?}"
+    );
+    bob.send_raw(flood.as_bytes());
+    // Nothing more from bob reached alice, and bob got no second warning: the next lines
+    // they see come from carol.
+    carol.send("marker");
+    alice.expect("carol: marker");
+    carol.send("/msg bob marker");
+    bob.expect("carol: marker");
+    bob.expect("*carol* marker");
+    std::thread::sleep(Duration::from_millis(1100));
+    bob.send("patience pays");
+    alice.expect("bob: patience pays");
+}
+
+/// --max-clients 2: the third connection gets one "!!! " line and is closed; once someone
+/// leaves there is room again.
+fn the_connection_past_max_clients_is_refused(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            max_clients: 2,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let bob = Client::join(addr, "bob");
+    let mut third = Client::connect(addr);
+    let refusal = third.line();
+    assert!(
+        refusal.starts_with("!!! ") && refusal.contains("full"),
+        "{refusal:?}"
+    );
+    third.expect_closed();
+    drop(bob);
+    alice.line_where(|l| l.contains("bob left"));
+    let _carol = Client::join(addr, "carol");
+}
+
+/// --login-timeout 1: a connection that never picks a nickname is told and closed; one that
+/// did is left alone.
+fn a_connection_without_a_nickname_is_closed_at_the_login_timeout(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            login_timeout: Duration::from_secs(1),
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let mut idle = Client::connect(addr);
+    idle.read_prompt();
+    let notice = idle.line();
+    assert!(
+        notice.starts_with("!!! ") && notice.contains("nickname"),
+        "{notice:?}"
+    );
+    idle.expect_closed();
+    let mut bob = Client::join(addr, "bob");
+    alice.expect("*** bob joined #lobby");
+    std::thread::sleep(Duration::from_millis(1500));
+    bob.send("still here");
+    alice.expect("bob: still here");
+}
+
+backend_tests!(
+    a_flood_is_dropped_with_a_single_warning,
+    the_connection_past_max_clients_is_refused,
+    a_connection_without_a_nickname_is_closed_at_the_login_timeout,
+);
