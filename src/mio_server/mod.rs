@@ -72,6 +72,8 @@ pub struct MioServer {
     accept_paused_until: Option<Instant>,
     /// Accepting failed for lack of resources and has not succeeded since (logged once).
     accept_starved: bool,
+    /// When to give memory back after a crowd has left.
+    reclaim: sys::Reclaim,
 }
 
 impl MioServer {
@@ -98,6 +100,7 @@ impl MioServer {
             unread: Vec::new(),
             accept_paused_until: None,
             accept_starved: false,
+            reclaim: sys::Reclaim::default(),
         })
     }
 
@@ -119,6 +122,9 @@ impl MioServer {
             self.flush_pending();
             self.drop_failed();
             self.drop_lingering();
+            if self.reclaim.due(self.hub.client_count()) {
+                self.give_memory_back();
+            }
             if self.shutdown.is_requested() {
                 return self.say_goodbye(&mut events);
             }
@@ -339,6 +345,20 @@ impl MioServer {
                 self.conns.close_now(id, self.poll.registry());
             }
         }
+    }
+
+    /// Most clients have left: shrinks the tables a crowd grew and returns free memory to the
+    /// operating system.
+    fn give_memory_back(&mut self) {
+        self.hub.shrink_to_fit();
+        self.conns.slab.shrink_to_fit();
+        self.conns.to_flush.shrink_to_fit();
+        self.conns.failed.shrink_to_fit();
+        self.conns.lingering.shrink_to_fit();
+        self.flushing.shrink_to_fit();
+        self.unread.shrink_to_fit();
+        sys::release_free_memory();
+        log::debug!("gave memory back; {} clients left", self.hub.client_count());
     }
 
     /// Shutdown: stop accepting, tell everyone, flush for a bounded time, return.

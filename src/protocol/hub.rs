@@ -293,6 +293,25 @@ impl Hub {
         }
     }
 
+    /// Gives back the spare capacity a crowd left behind in the hub's tables. Drivers call it
+    /// (see `sys::Reclaim`) once most clients have gone.
+    pub fn shrink_to_fit(&mut self) {
+        let used = self
+            .clients
+            .iter()
+            .rposition(Option::is_some)
+            .map_or(0, |last| last + 1);
+        self.clients.truncate(used);
+        self.clients.shrink_to_fit();
+        self.nicks.shrink_to_fit();
+        self.rooms.shrink_to_fit();
+        for (_, room) in self.rooms.iter_mut() {
+            room.shrink_to_fit();
+        }
+        self.room_index.shrink_to_fit();
+        self.logins.shrink_to_fit();
+    }
+
     /// How many connections the hub knows, registered or not.
     pub fn client_count(&self) -> usize {
         self.client_count
@@ -559,5 +578,7 @@ fn member_of(clients: &[Option<Client>], id: ClientId) -> Option<&Member> {
 }
 
 mod commands;
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

@@ -240,4 +240,47 @@ mod tests {
         assert_eq!(decoder.next_piece(&mut input, 4), Some(Piece::TooLong));
         assert_eq!(decoder.finish(4), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes from a small alphabet, so that newlines, CRs and long runs are common.
+        fn stream() -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(
+                prop::sample::select(vec![b'a', b'b', b'\n', b'\r', 0xff, 0xc3]),
+                0..200,
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn any_split_of_a_stream_decodes_like_the_whole(
+                bytes in stream(),
+                cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+                max_line in 1usize..12,
+            ) {
+                let mut points: Vec<usize> = cuts.iter().map(|cut| cut.index(bytes.len() + 1)).collect();
+                points.sort_unstable();
+                let mut chunks = Vec::new();
+                let mut start = 0;
+                for point in points {
+                    chunks.push(&bytes[start..point]);
+                    start = point;
+                }
+                chunks.push(&bytes[start..]);
+                prop_assert_eq!(decode(&chunks, max_line), decode(&[&bytes], max_line));
+            }
+
+            #[test]
+            fn the_carried_over_tail_never_passes_the_bound(bytes in stream(), max_line in 1usize..12) {
+                let mut decoder = LineDecoder::default();
+                for byte in bytes {
+                    let mut input = &[byte][..];
+                    while decoder.next_piece(&mut input, max_line).is_some() {}
+                    prop_assert!(decoder.partial.len() <= max_line + 1);
+                }
+            }
+        }
+    }
 }

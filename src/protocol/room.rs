@@ -96,6 +96,11 @@ impl Room {
         self.history.push_back(line.clone());
     }
 
+    /// Gives back the member array's spare capacity.
+    pub fn shrink_to_fit(&mut self) {
+        self.members.shrink_to_fit();
+    }
+
     /// The remembered messages, oldest first.
     pub fn history(&self) -> &VecDeque<Line> {
         &self.history

@@ -161,4 +161,62 @@ mod tests {
         assert!(is_blank(""));
         assert!(!is_blank(" a "));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// True if a terminal can show `text` as it is.
+        fn is_terminal_safe(text: &str) -> bool {
+            text.chars()
+                .all(|c| c == '\t' || !(c.is_control() || is_bidi_control(c)))
+        }
+
+        /// Bytes rich in escapes, controls, bidi controls and broken UTF-8.
+        fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let pieces: Vec<&'static [u8]> = vec![
+                b"\x1b",
+                b"[",
+                b"]",
+                b"31m",
+                b"\x07",
+                b"\\",
+                b"a",
+                b" ",
+                b"\t",
+                b"\x00",
+                b"\x7f",
+                "\u{9b}".as_bytes(),
+                "\u{9d}".as_bytes(),
+                "\u{202e}".as_bytes(),
+                "\u{2066}".as_bytes(),
+                "é".as_bytes(),
+                b"\xff",
+                b"\xe2\x80",
+                b"P",
+                b"0;title",
+            ];
+            prop::collection::vec(prop::sample::select(pieces), 0..40)
+                .prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn the_output_is_always_terminal_safe(bytes in hostile_bytes()) {
+                let out = clean(&bytes);
+                prop_assert!(is_terminal_safe(&out), "{:?} -> {:?}", bytes, out);
+            }
+
+            #[test]
+            fn random_bytes_come_out_terminal_safe(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+                prop_assert!(is_terminal_safe(&clean(&bytes)));
+            }
+
+            #[test]
+            fn cleaning_twice_changes_nothing(bytes in hostile_bytes()) {
+                let once = clean(&bytes);
+                prop_assert_eq!(clean(once.as_bytes()), once);
+            }
+        }
+    }
 }

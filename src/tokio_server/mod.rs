@@ -92,6 +92,7 @@ impl TokioServer {
             state: Mutex::new(State {
                 hub: Hub::new(&self.config),
                 routes: Routes::default(),
+                reclaim: sys::Reclaim::default(),
             }),
             max_outbuf: self.config.max_outbuf,
         });
@@ -120,7 +121,7 @@ impl TokioServer {
                         }
                         let (id, serial, inbound) = {
                             let mut state = shared.lock();
-                            let State { hub, routes } = &mut *state;
+                            let State { hub, routes, .. } = &mut *state;
                             let (id, serial, inbound) = routes.add_peer();
                             hub.connect(id, std::time::Instant::now(), routes);
                             state.drop_too_slow();
@@ -149,7 +150,7 @@ impl TokioServer {
                 "shutting down; saying goodbye to {} clients",
                 state.hub.client_count()
             );
-            let State { hub, routes } = &mut *state;
+            let State { hub, routes, .. } = &mut *state;
             hub.shutdown(routes);
         }
         let flushed = tokio::time::timeout(SHUTDOWN_FLUSH_LIMIT, async {
@@ -177,7 +178,7 @@ async fn expire_logins(shared: Arc<Shared>, timeout: Duration) {
         });
         tokio::time::sleep(wait).await;
         let mut state = shared.lock();
-        let State { hub, routes } = &mut *state;
+        let State { hub, routes, .. } = &mut *state;
         hub.tick(std::time::Instant::now(), routes);
         state.drop_too_slow();
     }

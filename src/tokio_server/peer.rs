@@ -17,6 +17,7 @@ use super::inbound::{Inbound, Next};
 use super::routes::{Acted, State};
 use crate::outbox::{Flushed, Outbox};
 use crate::protocol::{ClientId, Departure};
+use crate::sys;
 
 /// Bytes read per `try_read`; the buffer lives on the stack only while reading.
 const READ_CHUNK: usize = 8 * 1024;
@@ -108,8 +109,15 @@ pub async fn serve(
             () = sleep_until(linger_until) => break End::Closed,
         }
     };
-    if let End::Disconnect(why) = end {
-        shared.lock().leave(id, serial, why);
+    let give_memory_back = {
+        let mut state = shared.lock();
+        if let End::Disconnect(why) = end {
+            state.leave(id, serial, why);
+        }
+        state.shrink_if_emptied()
+    };
+    if give_memory_back {
+        sys::release_free_memory();
     }
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::inbound::Inbound;
 use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
+use crate::sys::Reclaim;
 
 /// Items a room channel holds for its slowest member. A member whose task falls this far
 /// behind is disconnected as too slow (its unsent output is then at least this many lines).
@@ -69,6 +70,8 @@ pub struct State {
     pub hub: Hub,
     /// Where its output goes.
     pub routes: Routes,
+    /// When to give memory back after a crowd has left.
+    pub reclaim: Reclaim,
 }
 
 impl State {
@@ -101,6 +104,20 @@ impl State {
             self.hub.disconnect(id, why, &mut self.routes);
             self.drop_too_slow();
         }
+    }
+
+    /// Called as each connection task ends: once most clients have gone, shrinks the tables a
+    /// crowd grew. Returns true if the caller should then (outside the lock) return free
+    /// memory to the operating system.
+    pub fn shrink_if_emptied(&mut self) -> bool {
+        if !self.reclaim.due(self.hub.client_count()) {
+            return false;
+        }
+        self.hub.shrink_to_fit();
+        self.routes.peers.shrink_to_fit();
+        self.routes.rooms.shrink_to_fit();
+        self.routes.too_slow.shrink_to_fit();
+        true
     }
 
     /// Disconnects the clients whose channels were full, until none is left.

@@ -239,27 +239,31 @@ impl Client {
 
     /// Drops the connection with a reset instead of a clean close.
     pub fn reset(self) {
-        let stream = self.writer;
-        // SO_LINGER with a zero timeout makes close() send RST.
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: plain setsockopt on a descriptor we own, with a correctly sized value.
-        let rc = unsafe {
-            use std::os::fd::AsRawFd;
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&linger as *const libc::linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
         drop(self.reader);
-        drop(stream);
+        reset(self.writer);
     }
+}
+
+/// Closes `stream` with a reset (RST) instead of a clean close (FIN).
+pub fn reset(stream: TcpStream) {
+    // SO_LINGER with a zero timeout makes close() send RST.
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: plain setsockopt on a descriptor we own, with a correctly sized value.
+    let rc = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+    drop(stream);
 }
 
 /// Reads the resident set size of process `pid` from /proc, in bytes.

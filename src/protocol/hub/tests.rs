@@ -845,3 +845,25 @@ fn stale_login_deadlines_do_not_pile_up() {
         w.hub.logins.len()
     );
 }
+
+#[test]
+fn shrinking_keeps_every_client_and_room_working() {
+    let mut w = world();
+    for id in 0..50 {
+        w.join(id, &format!("n{id}"));
+    }
+    for id in (0..50).filter(|id| id % 10 != 3) {
+        w.hub
+            .disconnect(ClientId(id), Departure::EndOfInput, &mut w.out);
+    }
+    w.hub.shrink_to_fit();
+    assert!(w.hub.clients.len() == 44 && w.hub.clients.capacity() < 64);
+    w.drain();
+    w.line(43, "still here");
+    for id in [3, 13, 23, 33] {
+        assert_eq!(w.take(id), ["n43: still here"]);
+    }
+    w.connect(1);
+    w.line(1, "newcomer");
+    assert_eq!(w.take(3), ["*** newcomer joined #lobby"]);
+}
