@@ -23,6 +23,8 @@
 //!   servers).
 //! - [`server`]: starts either server on its own thread; a handle stops it.
 //! - [`shutdown`]: the thread-safe trigger that asks a server to stop.
+//! - [`load`]: the load generator's engine (simulated clients on event-loop threads), used
+//!   by the `chat-load` binary and the benches.
 //! - [`config`]: every tunable, with the contract's defaults.
 //! - [`cli`]: the command-line flags that fill a [`config::Config`].
 //! - [`sys`]: process set-up (the open-file limit).
@@ -31,6 +33,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod load;
 pub mod mio_server;
 pub mod outbox;
 pub mod protocol;

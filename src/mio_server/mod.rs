@@ -27,7 +27,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::config::Config;
-use crate::outbox::Flushed;
+use crate::outbox::{Flushed, Gather, SpareQueues};
 use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
 use crate::shutdown::Shutdown;
 use crate::sys;
@@ -62,6 +62,8 @@ pub struct MioServer {
     hub: Hub,
     conns: Connections,
     read_buf: Box<[u8]>,
+    /// Where short lines are laid end to end before each write (shared by all connections).
+    gather: Gather,
     /// The flush list being worked through; swapped with `conns.to_flush` so that neither
     /// list is reallocated pass after pass.
     flushing: Vec<ClientId>,
@@ -96,6 +98,7 @@ impl MioServer {
             hub: Hub::new(config),
             conns: Connections::new(config.max_outbuf),
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            gather: Gather::default(),
             flushing: Vec::new(),
             unread: Vec::new(),
             accept_paused_until: None,
@@ -285,8 +288,14 @@ impl MioServer {
                 continue;
             };
             conn.flush_pending = false;
-            match conn.outbox.flush_to(&mut conn.stream, WRITE_BUDGET) {
+            match conn
+                .outbox
+                .flush_to(&mut conn.stream, WRITE_BUDGET, &mut self.gather)
+            {
                 Ok(Flushed::Drained) => {
+                    if let Some(storage) = conn.outbox.release_storage() {
+                        self.conns.spares.put(storage);
+                    }
                     if matches!(conn.phase, Phase::Closing { .. }) {
                         self.conns.close_now(id, self.poll.registry());
                     } else if conn.wants_writable {
@@ -355,6 +364,7 @@ impl MioServer {
         self.conns.to_flush.shrink_to_fit();
         self.conns.failed.shrink_to_fit();
         self.conns.lingering.shrink_to_fit();
+        self.conns.spares.clear();
         self.flushing.shrink_to_fit();
         self.unread.shrink_to_fit();
         sys::release_free_memory();
@@ -412,6 +422,8 @@ struct Connections {
     failed: Vec<(ClientId, Departure)>,
     /// `--max-outbuf`: queued bytes past which a client is dropped as too slow.
     max_outbuf: usize,
+    /// Drained outboxes' storage, reused by the next fan-out.
+    spares: SpareQueues,
     /// Closing connections and when to give up on them, in deadline order (the linger time
     /// is constant, so order of closing is order of deadline).
     lingering: VecDeque<(Instant, ClientId)>,
@@ -426,6 +438,7 @@ impl Connections {
             to_flush: Vec::new(),
             failed: Vec::new(),
             max_outbuf,
+            spares: SpareQueues::default(),
             lingering: VecDeque::new(),
             now: Instant::now(),
         }
@@ -488,7 +501,7 @@ impl Sink for Connections {
         if conn.phase != Phase::Open {
             return;
         }
-        conn.outbox.push(line.clone());
+        conn.outbox.push_recycling(line.clone(), &mut self.spares);
         if conn.outbox.queued_bytes() > self.max_outbuf {
             self.give_up_on(to, Departure::TooSlow);
         } else {

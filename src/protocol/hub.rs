@@ -19,7 +19,7 @@ use super::nick::{self, NickError, ReservedNicks};
 use super::room::{self, Room, LOBBY};
 use super::sink::{ClientId, RoomId, Sink};
 use super::text::{is_blank, sanitize_into};
-use super::wire::{Encoder, Line};
+use super::wire::{Encoder, Line, LineBatch};
 use crate::config::Config;
 
 /// Why a client is leaving; it decides the wording of the "left" notice.
@@ -138,6 +138,12 @@ pub struct Hub {
     /// stale.
     choosing_count: usize,
     encoder: Encoder,
+    /// Chat lines and actions from the client being read, not yet sent: consecutive ones by
+    /// one author to one room go out as one buffer. Sent before anything else happens, and
+    /// at the end of every input.
+    batch: LineBatch,
+    /// Who the batch is from and for.
+    batch_route: Option<(ClientId, RoomId)>,
     /// Reused buffer for sanitised text.
     text: String,
     canned: Canned,
@@ -166,6 +172,8 @@ impl Hub {
             logins: VecDeque::new(),
             choosing_count: 0,
             encoder,
+            batch: LineBatch::default(),
+            batch_route: None,
             text: String::new(),
             canned,
         }
@@ -218,9 +226,11 @@ impl Hub {
                 Piece::TooLong => self.line_too_long(id, sink),
             }
             if self.client_mut(id).is_none() {
+                self.send_batch(sink);
                 return;
             }
         }
+        self.send_batch(sink);
         if let Some(client) = self.client_mut(id) {
             client.decoder = decoder;
         }
@@ -235,6 +245,7 @@ impl Hub {
         let mut decoder = mem::take(&mut client.decoder);
         if let Some(line) = decoder.finish(self.max_line) {
             self.handle_line(id, line, now, sink);
+            self.send_batch(sink);
         }
         if self.client_mut(id).is_some() {
             self.disconnect(id, Departure::EndOfInput, sink);
@@ -310,6 +321,7 @@ impl Hub {
         }
         self.room_index.shrink_to_fit();
         self.logins.shrink_to_fit();
+        self.batch.shrink_to_fit();
     }
 
     /// How many connections the hub knows, registered or not.
@@ -356,7 +368,14 @@ impl Hub {
         sanitize_into(raw, &mut text);
         if !is_blank(&text) && self.admits(id, now, sink) {
             if member_of(&self.clients, id).is_some() {
-                self.handle_input(id, &text, sink);
+                match command::parse(&text) {
+                    Input::Chat(chat) => self.say(id, chat, sink),
+                    Input::Command(Command::Me(action)) => self.act(id, action, sink),
+                    input => {
+                        self.send_batch(sink);
+                        self.handle_input(id, input, sink);
+                    }
+                }
             } else {
                 self.choose_nick(id, text.trim(), sink);
             }
@@ -541,12 +560,35 @@ impl Hub {
         }
     }
 
-    /// A chat line or action (already encoded) from a member, to everyone else in its room,
-    /// and into the room's history.
-    fn publish(&mut self, id: ClientId, room: RoomId, line: &Line, sink: &mut impl Sink) {
-        let room_state = &mut self.rooms[room.0];
-        room_state.remember(line, self.history);
-        sink.broadcast(room, room_state.members(), Some(id), line);
+    /// A chat line (or, with `action`, an action) from a member, for everyone else in its
+    /// room and for the room's history. It joins the batch being built; see [`LineBatch`].
+    fn publish(&mut self, id: ClientId, text: &str, action: bool, sink: &mut impl Sink) {
+        let Some(room) = member_of(&self.clients, id).map(|member| member.room) else {
+            return;
+        };
+        if self.batch_route != Some((id, room)) {
+            self.send_batch(sink);
+            self.batch_route = Some((id, room));
+        }
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let line = if action {
+            self.batch.push_action(&member.nick, text)
+        } else {
+            self.batch.push_chat(&member.nick, text)
+        };
+        self.rooms[room.0].remember(&line, self.history);
+    }
+
+    /// Sends the batch of chat lines, if any, to its room.
+    fn send_batch(&mut self, sink: &mut impl Sink) {
+        let Some((author, room)) = self.batch_route.take() else {
+            return;
+        };
+        if let (Some(line), Some(members)) = (self.batch.take(), self.rooms.get(room.0)) {
+            sink.broadcast(room, members.members(), Some(author), &line);
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! Reading uses `readable()` plus `try_read` into a stack buffer: an idle connection holds
 //! no read buffer at all.
 
+use std::cell::RefCell;
 use std::io::{self, IoSlice, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use tokio::time::Instant;
 
 use super::inbound::{Inbound, Next};
 use super::routes::{Acted, State};
-use crate::outbox::{Flushed, Outbox};
+use crate::outbox::{Flushed, Gather, Outbox};
 use crate::protocol::{ClientId, Departure};
 use crate::sys;
 
@@ -31,6 +32,12 @@ const GATHER_LIMIT: usize = 256;
 const CONGESTION_PAUSE: Duration = Duration::from_millis(1);
 /// How long a closed client may take to accept its last lines.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
+
+thread_local! {
+    /// Each runtime thread's gather buffer (see [`Gather`]): shared by the tasks it runs,
+    /// since a flush never awaits.
+    static GATHER: RefCell<Gather> = RefCell::new(Gather::default());
+}
 
 /// What the server shares between all connection tasks.
 pub struct Shared {
@@ -73,9 +80,12 @@ pub async fn serve(
         tokio::select! {
             biased;
             ready = stream.writable(), if outbox.queued_bytes() > 0 => {
-                let flushed = ready.and_then(|()| outbox.flush_to(&mut TryWriter(&stream), WRITE_BUDGET));
+                let flushed = ready.and_then(|()| {
+                    GATHER.with_borrow_mut(|gather| outbox.flush_to(&mut TryWriter(&stream), WRITE_BUDGET, gather))
+                });
                 match flushed {
                     Ok(Flushed::Drained) if closing_since.is_some() => break End::Closed,
+                    Ok(Flushed::Drained) => drop(outbox.release_storage()),
                     Ok(_) => {}
                     Err(e) => {
                         log::debug!("client {}: write failed: {e}", id.0);

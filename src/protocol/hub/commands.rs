@@ -1,7 +1,7 @@
 //! What a registered client's lines do: chat, and each command of contract item 6.
 
 use super::{member_of, plural, Hub, Member};
-use crate::protocol::command::{self, Command, Input};
+use crate::protocol::command::{Command, Input};
 use crate::protocol::nick;
 use crate::protocol::room::{self, normalise_name};
 use crate::protocol::sink::{ClientId, Sink};
@@ -12,9 +12,9 @@ use crate::protocol::wire::Encoder;
 const LISTING_LINE_BYTES: usize = 400;
 
 impl Hub {
-    /// A sanitised, non-blank line from a registered client.
-    pub(super) fn handle_input(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
-        match command::parse(text) {
+    /// A sanitised, non-blank line from a registered client, already read as `input`.
+    pub(super) fn handle_input(&mut self, id: ClientId, input: Input<'_>, sink: &mut impl Sink) {
+        match input {
             Input::Chat(text) => self.say(id, text, sink),
             Input::Command(command) => self.run(id, command, sink),
             Input::Usage(usage) => self.error(id, format_args!("usage: {usage}"), sink),
@@ -46,23 +46,13 @@ impl Hub {
     }
 
     /// Plain chat: `nick: text` to the rest of the room.
-    fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
-        let Some(member) = member_of(&self.clients, id) else {
-            return;
-        };
-        let room = member.room;
-        let line = self.encoder.chat(&member.nick, text);
-        self.publish(id, room, &line, sink);
+    pub(super) fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
+        self.publish(id, text, false, sink);
     }
 
     /// `/me ACTION`: `* nick ACTION` to the rest of the room.
-    fn act(&mut self, id: ClientId, action: &str, sink: &mut impl Sink) {
-        let Some(member) = member_of(&self.clients, id) else {
-            return;
-        };
-        let room = member.room;
-        let line = self.encoder.action(&member.nick, action);
-        self.publish(id, room, &line, sink);
+    pub(super) fn act(&mut self, id: ClientId, action: &str, sink: &mut impl Sink) {
+        self.publish(id, action, true, sink);
     }
 
     /// `/nick NEW`: same rules as the first nickname; the old one is free at once. A change

@@ -1,0 +1,384 @@
+//! `chat-load`: a load generator for any server that speaks the chat protocol.
+//!
+//! It connects simulated clients to `--addr`, registers them, and measures:
+//!
+//! - `fanout`: throughput. Senders keep a window of lines in flight (closed loop); every
+//!   receiver must get every line. Reports deliveries per second.
+//! - `rate`: latency at a fixed rate (open loop, free of coordinated omission: each line's
+//!   latency counts from when it was *scheduled*, so a server that stalls is charged for
+//!   every line it delayed).
+//! - `idle`: holds N idle registered connections (from several 127.0.0.x source addresses if
+//!   N passes the ephemeral-port range) and times one line broadcast to all of them.
+//!
+//! Start the server with flood control off for the first two: `chat-tokio-stream
+//! --rate-limit 0`, and with `--max-clients` above the connection count for `idle`.
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+
+use chat_tokio_stream::load::{DeliveryCounter, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_tokio_stream::sys;
+
+/// Load generator for chat-tokio-stream (or any server speaking its protocol).
+#[derive(Debug, Parser)]
+#[command(name = "chat-load", version)]
+struct Cli {
+    /// The chat server to load.
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8080",
+        value_name = "HOST:PORT",
+        global = true
+    )]
+    addr: SocketAddr,
+
+    /// Event-loop threads for the simulated clients.
+    #[arg(long, default_value_t = 1, value_name = "N", global = true)]
+    threads: usize,
+
+    /// Process id of the server, to report its resident memory (read from /proc).
+    #[arg(long, value_name = "PID", global = true)]
+    server_pid: Option<u32>,
+
+    /// Also print the results as one JSON object on the last line.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Tag letter that starts every nickname (run two generators at once with two tags).
+    #[arg(long, default_value_t = 'l', global = true)]
+    tag: char,
+
+    #[command(subcommand)]
+    mode: Mode,
+}
+
+#[derive(Debug, Subcommand)]
+enum Mode {
+    /// Closed-loop fan-out throughput: deliveries per second.
+    Fanout(FanoutArgs),
+    /// Open-loop latency at a fixed rate, measured from each line's scheduled time.
+    Rate(RateArgs),
+    /// Many idle connections: the server's memory per connection, and one broadcast timed.
+    Idle(IdleArgs),
+}
+
+/// Who talks and for how long.
+#[derive(Debug, Args)]
+struct Crowd {
+    /// Receiving clients (each gets every line).
+    #[arg(long, default_value_t = 100, value_name = "C")]
+    clients: usize,
+
+    /// Sending clients.
+    #[arg(long, default_value_t = 4, value_name = "S")]
+    senders: usize,
+
+    /// How long senders talk, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    duration: f64,
+
+    /// Length of each line's text in bytes (sequence number and time stamp, then padding).
+    #[arg(long, default_value_t = 32, value_name = "BYTES")]
+    line_bytes: usize,
+
+    /// Loopback source addresses to connect from (127.0.0.1, .2, ...); 0 lets the system
+    /// choose.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    sources: u8,
+}
+
+#[derive(Debug, Args)]
+struct FanoutArgs {
+    #[command(flatten)]
+    crowd: Crowd,
+
+    /// Lines each sender may have in flight (said but not yet received by every receiver).
+    #[arg(long, default_value_t = 64, value_name = "W")]
+    window: u32,
+}
+
+#[derive(Debug, Args)]
+struct RateArgs {
+    #[command(flatten)]
+    crowd: Crowd,
+
+    /// Lines per second, all senders together, on a fixed schedule.
+    #[arg(long, default_value_t = 1000.0, value_name = "R")]
+    rate: f64,
+}
+
+#[derive(Debug, Args)]
+struct IdleArgs {
+    /// Idle registered connections to open.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    connections: usize,
+
+    /// Loopback source addresses to connect from (127.0.0.1, .2, ...), so that N can pass
+    /// the ephemeral-port range of one address; 0 lets the system choose.
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    sources: u8,
+
+    /// Broadcasts to time (each: one line, until every connection has it).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    broadcasts: u32,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    if let Err(e) = sys::raise_open_file_limit() {
+        eprintln!("warning: could not raise the open file limit: {e}");
+    }
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: &Cli) -> io::Result<()> {
+    match &cli.mode {
+        Mode::Fanout(args) => {
+            let task = |senders| {
+                Task::new(
+                    Pace::Window(args.window),
+                    Stop::After(secs(args.crowd.duration)),
+                    senders,
+                )
+            };
+            talk(
+                cli,
+                "fanout",
+                &args.crowd,
+                task,
+                &[("window", args.window.to_string())],
+            )
+        }
+        Mode::Rate(args) => {
+            let task = |senders| {
+                Task::new(
+                    Pace::Rate(args.rate),
+                    Stop::After(secs(args.crowd.duration)),
+                    senders,
+                )
+            };
+            talk(
+                cli,
+                "rate",
+                &args.crowd,
+                task,
+                &[("rate", format!("{}", args.rate))],
+            )
+        }
+        Mode::Idle(args) => idle(cli, args),
+    }
+}
+
+/// The `fanout` and `rate` modes: connect the crowd, run one task, report.
+fn talk(
+    cli: &Cli,
+    mode: &str,
+    crowd: &Crowd,
+    task: impl Fn(usize) -> Task,
+    extra: &[(&str, String)],
+) -> io::Result<()> {
+    let rss_before = cli.server_pid.and_then(rss_kib);
+    eprintln!(
+        "connecting {} receivers and {} senders to {} ...",
+        crowd.clients, crowd.senders, cli.addr
+    );
+    let connecting = Instant::now();
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        server: cli.addr,
+        senders: crowd.senders,
+        receivers: crowd.clients,
+        threads: cli.threads,
+        sources: crowd.sources,
+        tag: cli.tag,
+    })?;
+    eprintln!(
+        "all registered in {:.2} s; running {mode} for {} s",
+        connecting.elapsed().as_secs_f64(),
+        crowd.duration
+    );
+    let mut task = task(crowd.senders);
+    task.line_bytes = crowd.line_bytes;
+    let summary = with_progress(swarm.delivery_counter(), || swarm.run(task))?;
+    let rss_loaded = cli.server_pid.and_then(rss_kib);
+    let mut rows = vec![
+        ("mode", mode.to_string()),
+        ("receivers", crowd.clients.to_string()),
+        ("senders", crowd.senders.to_string()),
+        ("threads", cli.threads.to_string()),
+        ("line_bytes", crowd.line_bytes.to_string()),
+    ];
+    rows.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    rows.extend(summary_rows(&summary));
+    rows.extend(rss_before.map(|kib| ("server_rss_before_kib", kib.to_string())));
+    rows.extend(rss_loaded.map(|kib| ("server_rss_kib", kib.to_string())));
+    report(cli, &rows);
+    Ok(())
+}
+
+/// The `idle` mode: open N idle connections, report the server's memory per connection,
+/// and time broadcasts to all of them.
+fn idle(cli: &Cli, args: &IdleArgs) -> io::Result<()> {
+    let rss_before = cli.server_pid.and_then(rss_kib);
+    eprintln!(
+        "opening {} idle connections to {} from {} source address(es) ...",
+        args.connections, cli.addr, args.sources
+    );
+    let connecting = Instant::now();
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        server: cli.addr,
+        senders: 1,
+        receivers: args.connections,
+        threads: cli.threads,
+        sources: args.sources,
+        tag: cli.tag,
+    })?;
+    let connected_in = connecting.elapsed();
+    eprintln!(
+        "{} connections registered in {:.2} s",
+        args.connections + 1,
+        connected_in.as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_idle = cli.server_pid.and_then(rss_kib);
+    let mut times = Vec::new();
+    for _ in 0..args.broadcasts {
+        let summary = swarm.run(Task::new(Pace::Window(1), Stop::Lines(1), 1))?;
+        if summary.lost > 0 {
+            return Err(io::Error::other(format!(
+                "a broadcast lost {} deliveries",
+                summary.lost
+            )));
+        }
+        times.push(summary.latency.max() as f64 / 1e6);
+    }
+    times.sort_by(f64::total_cmp);
+    let mut rows = vec![
+        ("mode", "idle".to_string()),
+        ("connections", (args.connections + 1).to_string()),
+        ("sources", args.sources.to_string()),
+        (
+            "connect_seconds",
+            format!("{:.2}", connected_in.as_secs_f64()),
+        ),
+        (
+            "broadcast_ms_min",
+            format!("{:.2}", times.first().copied().unwrap_or(0.0)),
+        ),
+        (
+            "broadcast_ms_median",
+            format!("{:.2}", times.get(times.len() / 2).copied().unwrap_or(0.0)),
+        ),
+        (
+            "broadcast_ms_max",
+            format!("{:.2}", times.last().copied().unwrap_or(0.0)),
+        ),
+    ];
+    if let (Some(before), Some(idle)) = (rss_before, rss_idle) {
+        let per_connection =
+            (idle.saturating_sub(before) * 1024) as f64 / (args.connections + 1) as f64;
+        rows.push(("server_rss_before_kib", before.to_string()));
+        rows.push(("server_rss_kib", idle.to_string()));
+        rows.push((
+            "server_bytes_per_connection",
+            format!("{per_connection:.0}"),
+        ));
+    }
+    report(cli, &rows);
+    Ok(())
+}
+
+/// The figures of a task, as report rows.
+fn summary_rows(summary: &Summary) -> Vec<(&'static str, String)> {
+    let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
+    vec![
+        ("seconds", format!("{:.2}", summary.elapsed.as_secs_f64())),
+        ("lines_said", summary.said.to_string()),
+        ("deliveries", summary.delivered.to_string()),
+        (
+            "deliveries_per_second",
+            format!("{:.0}", summary.deliveries_per_second()),
+        ),
+        ("lost", summary.lost.to_string()),
+        ("duplicated", summary.duplicated.to_string()),
+        ("latency_ms_p50", ms(0.5)),
+        ("latency_ms_p99", ms(0.99)),
+        ("latency_ms_p99_9", ms(0.999)),
+        (
+            "latency_ms_max",
+            format!("{:.3}", summary.latency.max() as f64 / 1e6),
+        ),
+    ]
+}
+
+/// Runs `work` while a thread prints deliveries per second to stderr once a second.
+fn with_progress<T>(counter: DeliveryCounter, work: impl FnOnce() -> T) -> T {
+    let done = Arc::new(AtomicBool::new(false));
+    let reporter = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut last = counter.get();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                let now = counter.get();
+                eprintln!(
+                    "  {:>5.1} s  {:>12} deliveries/s",
+                    started.elapsed().as_secs_f64(),
+                    now - last
+                );
+                last = now;
+            }
+        })
+    };
+    let result = work();
+    done.store(true, Ordering::Relaxed);
+    let _ = reporter.join();
+    result
+}
+
+/// Prints the rows as a table, and as JSON when asked.
+fn report(cli: &Cli, rows: &[(&str, String)]) {
+    let mut out = io::stdout().lock();
+    for (key, value) in rows {
+        let _ = writeln!(out, "{key:<28} {value}");
+    }
+    if cli.json {
+        let fields: Vec<String> = rows
+            .iter()
+            .map(|(key, value)| match value.parse::<f64>() {
+                Ok(_) => format!("\"{key}\":{value}"),
+                Err(_) => format!("\"{key}\":\"{value}\""),
+            })
+            .collect();
+        let _ = writeln!(out, "{{{}}}", fields.join(","));
+    }
+}
+
+/// The resident memory of process `pid`, in KiB, if it can be read.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn secs(seconds: f64) -> Duration {
+    Duration::from_secs_f64(seconds.max(0.0))
+}

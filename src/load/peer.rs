@@ -1,0 +1,313 @@
+//! One simulated chat client of the load generator: its socket, its registration, and what
+//! it reads.
+//!
+//! Nicknames start with the swarm's tag letter, so that several swarms can share a server:
+//! senders are `Ts0`, `Ts1`, ... (T the tag) and say lines of the form `SEQ STAMP [padding]`,
+//! where STAMP is nanoseconds since the swarm's epoch (the send time, or for a fixed-rate run
+//! the time the line was *scheduled*). Receivers (`Tr0`, ...) read `TsK: SEQ STAMP` lines,
+//! check the sequence per sender (a gap is a loss, a repeat a duplicate) and record the
+//! latency; lines of other swarms are ignored.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hdrhistogram::Histogram;
+use mio::net::TcpStream;
+use socket2::{Domain, SockAddr, Socket, Type};
+
+/// What a simulated client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Says numbered lines; reads (and ignores) what others say so that it is never a slow
+    /// consumer.
+    Sender(usize),
+    /// Reads and checks every sender's lines.
+    Receiver,
+}
+
+/// Where a client is in the conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// TCP connect in progress.
+    Connecting,
+    /// Nickname sent, waiting for the welcome.
+    Registering,
+    /// Skipping this many replayed history lines after the welcome.
+    SkippingHistory(usize),
+    /// Chatting.
+    Ready,
+}
+
+/// Counts one receiver keeps about what it read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    /// Chat lines from senders received in sequence.
+    pub delivered: u64,
+    /// Lines missing from a sender's sequence.
+    pub lost: u64,
+    /// Lines received twice (or out of order).
+    pub duplicated: u64,
+}
+
+/// One simulated client.
+pub struct Peer {
+    /// The socket (registered with the worker's poll under the peer's index).
+    pub stream: TcpStream,
+    /// Sender or receiver.
+    pub role: Role,
+    stage: Stage,
+    /// The swarm's tag letter, which starts every nickname of the swarm.
+    tag: u8,
+    nick: String,
+    /// The unfinished tail of the last read.
+    partial: Vec<u8>,
+    /// Bytes the socket would not take yet.
+    unsent: Vec<u8>,
+    /// Receivers: the next sequence number expected from each sender.
+    next_seq: Vec<u64>,
+    /// Receivers: what was read.
+    pub tally: Tally,
+}
+
+impl Peer {
+    /// Starts a non-blocking connect to `server` from `source` (any port). `nick` starts
+    /// with the swarm's tag letter; a receiver expects lines from `senders` senders.
+    pub fn connect(
+        server: SocketAddr,
+        source: Option<SocketAddr>,
+        role: Role,
+        nick: String,
+        senders: usize,
+    ) -> io::Result<Peer> {
+        let socket = Socket::new(Domain::for_address(server), Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        socket.set_tcp_nodelay(true)?;
+        if let Some(source) = source {
+            socket.bind(&SockAddr::from(source))?;
+        }
+        match socket.connect(&SockAddr::from(server)) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        let stream = TcpStream::from_std(socket.into());
+        let next_seq = if role == Role::Receiver {
+            vec![0; senders]
+        } else {
+            Vec::new()
+        };
+        Ok(Peer {
+            stream,
+            role,
+            stage: Stage::Connecting,
+            tag: nick.as_bytes().first().copied().unwrap_or(b'x'),
+            nick,
+            partial: Vec::new(),
+            unsent: Vec::new(),
+            next_seq,
+            tally: Tally::default(),
+        })
+    }
+
+    /// True once the welcome (and any history replay) has been read.
+    pub fn is_ready(&self) -> bool {
+        self.stage == Stage::Ready
+    }
+
+    /// True while bytes wait for the socket.
+    pub fn has_unsent(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+
+    /// The socket became writable: finish connecting (send the nickname), or flush.
+    pub fn on_writable(&mut self) -> io::Result<()> {
+        if self.stage == Stage::Connecting {
+            if let Some(e) = self.stream.take_error()? {
+                return Err(e);
+            }
+            if self.stream.peer_addr().is_err() {
+                return Ok(()); // Not connected yet: a spurious event.
+            }
+            self.stage = Stage::Registering;
+            let nick = format!("{}\n", self.nick);
+            return self.send(nick.as_bytes());
+        }
+        self.flush()
+    }
+
+    /// Sends `bytes`, keeping what the socket does not take for later.
+    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if !self.unsent.is_empty() {
+            self.unsent.extend_from_slice(bytes);
+            return self.flush();
+        }
+        let written = write_some(&mut self.stream, bytes)?;
+        self.unsent.extend_from_slice(&bytes[written..]);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let written = write_some(&mut self.stream, &self.unsent)?;
+        self.unsent.drain(..written);
+        if self.unsent.is_empty() {
+            self.unsent = Vec::new();
+        }
+        Ok(())
+    }
+
+    /// Reads everything available (using `buf` as scratch), acting on each complete line.
+    /// `now_ns` stamps the receipt; latencies go into `latency`, and each delivery from
+    /// sender K is counted in `delivered[K]` (the senders' windows read it). Returns false at
+    /// end of stream.
+    pub fn on_readable(
+        &mut self,
+        buf: &mut [u8],
+        now_ns: impl Fn() -> u64,
+        latency: &mut Histogram<u64>,
+        delivered: &[AtomicU64],
+    ) -> io::Result<bool> {
+        loop {
+            let n = match self.stream.read(buf) {
+                Ok(0) => return Ok(false),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let now = now_ns();
+            let mut rest = &buf[..n];
+            while let Some(end) = memchr::memchr(b'\n', rest) {
+                let sender = if self.partial.is_empty() {
+                    self.on_line(&rest[..end], now, latency)
+                } else {
+                    self.partial.extend_from_slice(&rest[..end]);
+                    let line = std::mem::take(&mut self.partial);
+                    self.on_line(&line, now, latency)
+                };
+                if let Some(counter) = sender.and_then(|sender| delivered.get(sender)) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                rest = &rest[end + 1..];
+            }
+            self.partial.extend_from_slice(rest);
+        }
+    }
+
+    /// At the end of a run: counts what never arrived, given how many lines each sender said.
+    pub fn count_missing(&mut self, sent: &[u64]) {
+        for (next, &sent) in self.next_seq.iter_mut().zip(sent) {
+            if sent > *next {
+                self.tally.lost += sent - *next;
+                *next = sent;
+            }
+        }
+    }
+
+    /// True if this receiver has every line the senders said (`sent`).
+    pub fn has_all(&self, sent: &[u64]) -> bool {
+        self.next_seq
+            .iter()
+            .zip(sent)
+            .all(|(next, sent)| next >= sent)
+    }
+
+    /// Acts on one line; returns the sender whose line this receiver just got, if any.
+    fn on_line(&mut self, line: &[u8], now: u64, latency: &mut Histogram<u64>) -> Option<usize> {
+        let mut delivery = None;
+        match self.stage {
+            Stage::Ready => {
+                if self.role == Role::Receiver {
+                    delivery = self.on_chat(line, now, latency);
+                }
+            }
+            Stage::Registering if line.starts_with(b"*** Welcome, ") => self.stage = Stage::Ready,
+            Stage::Registering | Stage::Connecting => {}
+            Stage::SkippingHistory(left) => {
+                self.stage = if left <= 1 {
+                    Stage::Ready
+                } else {
+                    Stage::SkippingHistory(left - 1)
+                };
+            }
+        }
+        if self.stage == Stage::Ready {
+            if let Some(count) = history_header(line) {
+                self.stage = Stage::SkippingHistory(count);
+            }
+        }
+        delivery
+    }
+
+    /// A line `TsK: SEQ STAMP...` from this swarm's sender K (returned when it is new);
+    /// anything else is ignored.
+    fn on_chat(&mut self, line: &[u8], now: u64, latency: &mut Histogram<u64>) -> Option<usize> {
+        let rest = line.strip_prefix(&[self.tag, b's'])?;
+        let colon = memchr::memchr(b':', rest)?;
+        let mut fields = rest[colon + 1..]
+            .split(|&b| b == b' ')
+            .filter(|f| !f.is_empty());
+        let sender = usize::try_from(parse(&rest[..colon])?).ok()?;
+        let (seq, stamp) = (
+            fields.next().and_then(parse)?,
+            fields.next().and_then(parse)?,
+        );
+        let next = self.next_seq.get_mut(sender)?;
+        if seq < *next {
+            self.tally.duplicated += 1;
+            return None;
+        }
+        self.tally.lost += seq - *next;
+        *next = seq + 1;
+        self.tally.delivered += 1;
+        latency.saturating_record(now.saturating_sub(stamp));
+        Some(sender)
+    }
+}
+
+/// The count in a `*** Last N message(s) in #room:` history header.
+fn history_header(line: &[u8]) -> Option<usize> {
+    let rest = line.strip_prefix(b"*** Last ")?;
+    let space = memchr::memchr(b' ', rest)?;
+    parse(&rest[..space]).map(|n| n as usize)
+}
+
+/// A decimal number, or None.
+fn parse(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u64::from(d - b'0'))
+    })
+}
+
+/// Writes as much of `bytes` as the socket takes now.
+fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<usize> {
+    let mut written = 0;
+    while written < bytes.len() {
+        match stream.write(&bytes[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_history_headers_parse() {
+        assert_eq!(parse(b"1234"), Some(1234));
+        assert_eq!(parse(b""), None);
+        assert_eq!(parse(b"12a"), None);
+        assert_eq!(history_header(b"*** Last 20 messages in #lobby:"), Some(20));
+        assert_eq!(history_header(b"*** Last 1 message in #x:"), Some(1));
+        assert_eq!(history_header(b"*** bob joined #lobby"), None);
+    }
+}
