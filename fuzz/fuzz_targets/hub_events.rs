@@ -25,11 +25,15 @@ impl Driver {
         assert!(self.open.contains(&to), "a line for {to:?}, which is not open");
         let text = std::str::from_utf8(line.as_bytes()).expect("lines are UTF-8");
         let body = text.strip_suffix('\n').expect("lines end in a newline");
-        assert!(
-            !body.chars().any(|c| c != '\t'
-                && (c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))),
-            "unsafe line {body:?}"
-        );
+        // A batch holds several lines: each must be non-empty and safe on its own.
+        for one in body.split('\n') {
+            assert!(!one.is_empty(), "an empty line in {body:?}");
+            assert!(
+                !one.chars().any(|c| c != '\t'
+                    && (c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))),
+                "unsafe line {one:?}"
+            );
+        }
     }
 }
 

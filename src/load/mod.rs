@@ -12,7 +12,7 @@ mod worker;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -54,12 +54,14 @@ pub enum Pace {
 }
 
 /// When senders stop.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Stop {
     /// After this long.
     After(Duration),
     /// After each has said this many lines.
     Lines(u64),
+    /// When another thread sets the flag (a background load).
+    Signal(Arc<AtomicBool>),
 }
 
 /// One measurement: who talks, how fast, until when.

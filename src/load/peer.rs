@@ -64,10 +64,57 @@ pub struct Peer {
     partial: Vec<u8>,
     /// Bytes the socket would not take yet.
     unsent: Vec<u8>,
-    /// Receivers: the next sequence number expected from each sender.
-    next_seq: Vec<u64>,
-    /// Receivers: what was read.
+    /// Receivers: each sender's sequence, checked.
+    pub sequences: Sequences,
+}
+
+/// The per-sender sequence check of one receiver: a gap is a loss, a repeat a duplicate.
+#[derive(Debug, Default)]
+pub struct Sequences {
+    /// The next sequence number expected from each sender.
+    next: Vec<u64>,
+    /// What was counted.
     pub tally: Tally,
+}
+
+impl Sequences {
+    /// A check of lines from `senders` senders.
+    fn new(senders: usize) -> Self {
+        Sequences {
+            next: vec![0; senders],
+            tally: Tally::default(),
+        }
+    }
+
+    /// Notes line `seq` from `sender`; true if it is new (a delivery).
+    fn note(&mut self, sender: usize, seq: u64) -> bool {
+        let Some(next) = self.next.get_mut(sender) else {
+            return false;
+        };
+        if seq < *next {
+            self.tally.duplicated += 1;
+            return false;
+        }
+        self.tally.lost += seq - *next;
+        *next = seq + 1;
+        self.tally.delivered += 1;
+        true
+    }
+
+    /// At the end of a run: counts what never arrived, given how many lines each sender said.
+    pub fn count_missing(&mut self, sent: &[u64]) {
+        for (next, &sent) in self.next.iter_mut().zip(sent) {
+            if sent > *next {
+                self.tally.lost += sent - *next;
+                *next = sent;
+            }
+        }
+    }
+
+    /// True if every line the senders said (`sent`) has arrived.
+    pub fn has_all(&self, sent: &[u64]) -> bool {
+        self.next.iter().zip(sent).all(|(next, sent)| next >= sent)
+    }
 }
 
 impl Peer {
@@ -84,6 +131,7 @@ impl Peer {
         socket.set_nonblocking(true)?;
         socket.set_tcp_nodelay(true)?;
         if let Some(source) = source {
+            defer_port_choice(&socket)?;
             socket.bind(&SockAddr::from(source))?;
         }
         match socket.connect(&SockAddr::from(server)) {
@@ -92,11 +140,7 @@ impl Peer {
             Err(e) => return Err(e),
         }
         let stream = TcpStream::from_std(socket.into());
-        let next_seq = if role == Role::Receiver {
-            vec![0; senders]
-        } else {
-            Vec::new()
-        };
+        let sequences = Sequences::new(if role == Role::Receiver { senders } else { 0 });
         Ok(Peer {
             stream,
             role,
@@ -105,8 +149,7 @@ impl Peer {
             nick,
             partial: Vec::new(),
             unsent: Vec::new(),
-            next_seq,
-            tally: Tally::default(),
+            sequences,
         })
     }
 
@@ -194,24 +237,6 @@ impl Peer {
         }
     }
 
-    /// At the end of a run: counts what never arrived, given how many lines each sender said.
-    pub fn count_missing(&mut self, sent: &[u64]) {
-        for (next, &sent) in self.next_seq.iter_mut().zip(sent) {
-            if sent > *next {
-                self.tally.lost += sent - *next;
-                *next = sent;
-            }
-        }
-    }
-
-    /// True if this receiver has every line the senders said (`sent`).
-    pub fn has_all(&self, sent: &[u64]) -> bool {
-        self.next_seq
-            .iter()
-            .zip(sent)
-            .all(|(next, sent)| next >= sent)
-    }
-
     /// Acts on one line; returns the sender whose line this receiver just got, if any.
     fn on_line(&mut self, line: &[u8], now: u64, latency: &mut Histogram<u64>) -> Option<usize> {
         let mut delivery = None;
@@ -252,14 +277,9 @@ impl Peer {
             fields.next().and_then(parse)?,
             fields.next().and_then(parse)?,
         );
-        let next = self.next_seq.get_mut(sender)?;
-        if seq < *next {
-            self.tally.duplicated += 1;
+        if !self.sequences.note(sender, seq) {
             return None;
         }
-        self.tally.lost += seq - *next;
-        *next = seq + 1;
-        self.tally.delivered += 1;
         latency.saturating_record(now.saturating_sub(stamp));
         Some(sender)
     }
@@ -282,6 +302,29 @@ fn parse(digits: &[u8]) -> Option<u64> {
     })
 }
 
+/// Lets `connect` rather than `bind` pick the source port (IP_BIND_ADDRESS_NO_PORT): a port
+/// picked at bind time must be free for every destination, and the kernel's search for one
+/// grows slow as thousands of connections fill the range.
+fn defer_port_choice(socket: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt on a socket we own, with a correctly sized int option.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Writes as much of `bytes` as the socket takes now.
 fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<usize> {
     let mut written = 0;
@@ -300,6 +343,28 @@ fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gaps_are_losses_repeats_are_duplicates_and_silence_is_counted_at_the_end() {
+        let mut check = Sequences::new(2);
+        assert!(check.note(0, 0));
+        assert!(check.note(0, 1));
+        assert!(check.note(0, 4), "two lines skipped");
+        assert!(!check.note(0, 2), "an old line again");
+        assert!(!check.note(7, 0), "an unknown sender");
+        assert!(check.note(1, 0));
+        assert!(!check.has_all(&[5, 3]));
+        check.count_missing(&[5, 3]);
+        assert!(check.has_all(&[5, 3]));
+        assert_eq!(
+            (
+                check.tally.delivered,
+                check.tally.lost,
+                check.tally.duplicated
+            ),
+            (4, 2 + 2, 1)
+        );
+    }
 
     #[test]
     fn numbers_and_history_headers_parse() {

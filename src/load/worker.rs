@@ -159,7 +159,7 @@ impl Worker {
     pub fn run(&mut self, task: &Task) -> io::Result<Outcome> {
         let mut latency = histogram();
         for peer in self.peers.iter_mut().map(|(_, p)| p) {
-            peer.tally = Tally::default();
+            peer.sequences.tally = Tally::default();
         }
         let started = Instant::now();
         let workers = self.shared.workers;
@@ -184,7 +184,7 @@ impl Worker {
                     || self
                         .peers
                         .iter()
-                        .all(|(_, p)| p.role != Role::Receiver || p.has_all(&sent))
+                        .all(|(_, p)| p.role != Role::Receiver || p.sequences.has_all(&sent))
                 {
                     break;
                 }
@@ -220,10 +220,10 @@ impl Worker {
             .map(|(_, p)| p)
             .filter(|p| p.role == Role::Receiver)
         {
-            peer.count_missing(&sent);
-            tally.delivered += peer.tally.delivered;
-            tally.lost += peer.tally.lost;
-            tally.duplicated += peer.tally.duplicated;
+            peer.sequences.count_missing(&sent);
+            tally.delivered += peer.sequences.tally.delivered;
+            tally.lost += peer.sequences.tally.lost;
+            tally.duplicated += peer.sequences.tally.duplicated;
         }
         Ok(Outcome { tally, latency })
     }
@@ -303,6 +303,7 @@ impl Stop {
         match self {
             Stop::After(duration) => now >= started + *duration,
             Stop::Lines(lines) => said >= *lines,
+            Stop::Signal(flag) => flag.load(Ordering::Relaxed),
         }
     }
 }

@@ -53,8 +53,7 @@ pub struct TokioServer {
 impl TokioServer {
     /// Binds `config.addr`. Nothing is served until [`TokioServer::run`].
     pub fn bind(config: &Config) -> io::Result<Self> {
-        let listener = std::net::TcpListener::bind(config.addr)?;
-        listener.set_nonblocking(true)?;
+        let listener = listen(config.addr)?;
         let wake = Arc::new(Notify::new());
         let notify = Arc::clone(&wake);
         // notify_one keeps a permit, so a trigger that comes before the wait is not lost.
@@ -182,4 +181,22 @@ async fn expire_logins(shared: Arc<Shared>, timeout: Duration) {
         hub.tick(std::time::Instant::now(), routes);
         state.drop_too_slow();
     }
+}
+
+/// Connections the kernel may hold waiting to be accepted; the same as mio's listener, so
+/// that a crowd arriving at once is not turned away (the standard library uses 128).
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// A non-blocking listener on `addr` with the same backlog as the mio server's.
+fn listen(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }

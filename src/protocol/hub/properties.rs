@@ -85,12 +85,17 @@ impl Driver {
             self.problems.push(format!("no newline: {line:?}"));
             return;
         };
-        if body.chars().any(|c| {
-            c != '\t'
-                && (c.is_control()
-                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
-        }) {
-            self.problems.push(format!("unsafe character in {line:?}"));
+        // A batch holds several lines: each must be non-empty and safe on its own.
+        for one in body.split('\n') {
+            let unsafe_char = one.chars().any(|c| {
+                c != '\t'
+                    && (c.is_control()
+                        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+            });
+            if one.is_empty() || unsafe_char {
+                self.problems
+                    .push(format!("empty or unsafe line {one:?} in {line:?}"));
+            }
         }
     }
 }

@@ -1,0 +1,156 @@
+//! mio against Tokio, side by side: fan-out throughput and latency, with real servers
+//! in-process on 127.0.0.1:0 (flood control off) and the load generator's swarm as clients.
+//!
+//! - `throughput/C`: 16 senders with 4 lines each in flight, C receivers in one room, for C in
+//!   10, 100, 1000; criterion reports deliveries (lines x receivers) per second.
+//! - `latency/C`: one line from one sender, timed until the last of C receivers has it.
+//! - `latency_under_load`: the same with 100 receivers, while another swarm keeps 8,000 lines a
+//!   second (800,000 deliveries a second) going through the same room.
+//!
+//! `cargo bench --all-features` runs it all in a few minutes; `-- --test` runs each once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
+
+use chat_tokio_stream::config::Config;
+use chat_tokio_stream::load::{Pace, Stop, Swarm, SwarmConfig, Task};
+use chat_tokio_stream::server::{self, Backend, ServerHandle};
+
+/// Senders in the throughput runs, and lines each keeps in flight.
+const SENDERS: usize = 16;
+const WINDOW: u32 = 4;
+/// Deliveries per measured iteration of a throughput run, about.
+const DELIVERIES_PER_ITERATION: usize = 100_000;
+
+/// A server for benchmarks: every default, but flood control off and room for the crowd.
+fn server(backend: Backend) -> ServerHandle {
+    let config = Config {
+        addr: "127.0.0.1:0".parse().expect("a literal address"),
+        rate_limit: 0,
+        max_clients: 20_000,
+        history: 0,
+        ..Config::default()
+    };
+    server::start(backend, config).expect("the server starts")
+}
+
+/// A swarm of `senders` and `receivers` on `server`, one client thread, nicknames tagged `tag`.
+fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> Swarm {
+    let config = SwarmConfig {
+        server: server.local_addr(),
+        senders,
+        receivers,
+        threads: 1,
+        sources: 0,
+        tag,
+    };
+    Swarm::connect(&config).expect("the swarm connects")
+}
+
+/// Runs `task` on `swarm` and insists that nothing was lost or duplicated.
+fn run(swarm: &mut Swarm, task: Task) -> chat_tokio_stream::load::Summary {
+    let summary = swarm.run(task).expect("the task runs");
+    assert_eq!(
+        (summary.lost, summary.duplicated),
+        (0, 0),
+        "lines lost or duplicated"
+    );
+    summary
+}
+
+fn quick(group: &mut BenchmarkGroup<'_, WallTime>) {
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+}
+
+fn throughput(c: &mut Criterion) {
+    for receivers in [10, 100, 1000] {
+        let lines = (DELIVERIES_PER_ITERATION / (SENDERS * receivers)).max(1) as u64;
+        let mut group = c.benchmark_group(format!("throughput/{receivers}"));
+        quick(&mut group);
+        group.throughput(Throughput::Elements(lines * (SENDERS * receivers) as u64));
+        for &backend in Backend::ALL {
+            let server = server(backend);
+            let mut swarm = swarm(&server, SENDERS, receivers, 't');
+            group.bench_function(BenchmarkId::from_parameter(backend.name()), |b| {
+                b.iter_custom(|iterations| {
+                    (0..iterations)
+                        .map(|_| {
+                            run(
+                                &mut swarm,
+                                Task::new(Pace::Window(WINDOW), Stop::Lines(lines), SENDERS),
+                            )
+                            .elapsed
+                        })
+                        .sum()
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+/// Times one line from one sender until every receiver has it, `iterations` times.
+fn one_line_to_all(swarm: &mut Swarm, iterations: u64) -> Duration {
+    (0..iterations)
+        .map(|_| {
+            Duration::from_nanos(
+                run(swarm, Task::new(Pace::Window(1), Stop::Lines(1), 1))
+                    .latency
+                    .max(),
+            )
+        })
+        .sum()
+}
+
+fn latency(c: &mut Criterion) {
+    for receivers in [100, 1000] {
+        let mut group = c.benchmark_group(format!("latency/{receivers}"));
+        quick(&mut group);
+        for &backend in Backend::ALL {
+            let server = server(backend);
+            let mut swarm = swarm(&server, 1, receivers, 'l');
+            group.bench_function(BenchmarkId::from_parameter(backend.name()), |b| {
+                b.iter_custom(|iterations| one_line_to_all(&mut swarm, iterations))
+            });
+        }
+        group.finish();
+    }
+}
+
+fn latency_under_load(c: &mut Criterion) {
+    let mut group = c.benchmark_group("latency_under_load/100");
+    quick(&mut group);
+    for &backend in Backend::ALL {
+        let server = server(backend);
+        let mut probe = swarm(&server, 1, 100, 'l');
+        let mut background = swarm(&server, 8, 100, 'b');
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                run(
+                    &mut background,
+                    Task::new(Pace::Rate(8000.0), Stop::Signal(stop), 8),
+                )
+            })
+        };
+        group.bench_function(BenchmarkId::from_parameter(backend.name()), |b| {
+            b.iter_custom(|iterations| one_line_to_all(&mut probe, iterations))
+        });
+        stop.store(true, Ordering::Relaxed);
+        load.join().expect("the background load ran");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, throughput, latency, latency_under_load);
+criterion_main!(benches);
