@@ -40,9 +40,12 @@ pub fn is_resource_exhaustion(e: &io::Error) -> bool {
 
 /// Fewest clients at a peak for which giving memory back afterwards is worth a call.
 const RECLAIM_MIN_PEAK: usize = 64;
+/// Fewest clients since the last reclaim for the last one leaving to be worth one: a small
+/// server whose one client comes and goes should not reclaim each time.
+const RECLAIM_MIN_EMPTIED: usize = 16;
 
 /// Decides when a server should give memory back: once its clients have fallen to a quarter
-/// of their peak since it last did, and when the last one leaves. Without this, a server that
+/// of their peak since it last did, and when the last of a crowd leaves. Without this, a server that
 /// once held a crowd keeps the crowd's high-water mark of memory for good: its containers
 /// keep their capacity, and the allocator only returns freed pages at the top of the heap.
 /// (The second rule matters because the few clients left at the first reclaim keep pages
@@ -57,7 +60,7 @@ impl Reclaim {
     pub fn due(&mut self, clients: usize) -> bool {
         self.peak = self.peak.max(clients);
         let crowd_gone = self.peak >= RECLAIM_MIN_PEAK && clients * 4 <= self.peak;
-        let emptied = clients == 0 && self.peak > 0;
+        let emptied = clients == 0 && self.peak >= RECLAIM_MIN_EMPTIED;
         if crowd_gone || emptied {
             self.peak = clients;
         }
@@ -88,6 +91,7 @@ mod tests {
             !reclaim.due(2),
             "a small server does not bother while it has clients"
         );
+        assert!(!reclaim.due(0), "nor when its few clients leave");
         assert!(!reclaim.due(1000));
         assert!(!reclaim.due(300));
         assert!(reclaim.due(250));
@@ -96,8 +100,14 @@ mod tests {
             reclaim.due(50),
             "a quarter of the 250 left at the last reclaim"
         );
-        assert!(!reclaim.due(20), "a peak of 50 is below the minimum");
-        assert!(reclaim.due(0), "the last one left");
+        assert!(
+            !reclaim.due(20),
+            "a peak of 50 is below the minimum for a quarter"
+        );
+        assert!(
+            reclaim.due(0),
+            "but the last one leaving a crowd of 50 is worth it"
+        );
         assert!(!reclaim.due(0), "and nobody came since");
     }
 }
