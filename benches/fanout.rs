@@ -7,7 +7,8 @@
 //! - `latency_under_load`: the same with 100 receivers, while another swarm keeps 8,000 lines a
 //!   second (800,000 deliveries a second) going through the same room.
 //!
-//! `cargo bench --all-features` runs it all in a few minutes; `-- --test` runs each once.
+//! `cargo bench --features tokio-impl` runs it all in about two minutes; `-- --test` runs
+//! each once. Without the feature only the mio server is measured.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -152,5 +153,18 @@ fn latency_under_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, throughput, latency, latency_under_load);
+/// Says so when only one server is built: the comparison needs `--features tokio-impl`.
+fn backends_note(_: &mut Criterion) {
+    if Backend::ALL.len() == 1 {
+        eprintln!("note: built without the tokio-impl feature, so only the mio server is measured; run `cargo bench --features tokio-impl` to compare");
+    }
+}
+
+criterion_group!(
+    benches,
+    backends_note,
+    throughput,
+    latency,
+    latency_under_load
+);
 criterion_main!(benches);

@@ -130,7 +130,7 @@ impl MioServer {
         let mut server = self;
         loop {
             let serving = std::thread::Builder::new()
-                .name("mio-server".into())
+                .name("mio-loop".into())
                 .spawn(move || server.serve())?;
             match serving.join() {
                 Ok(Ok(Some(handed_back))) => {
