@@ -87,21 +87,7 @@ impl Worker {
                     format!("only {ready} of {total} clients registered"),
                 ));
             }
-            worker
-                .poll
-                .poll(&mut worker.events, Some(Duration::from_millis(100)))?;
-            let keys: Vec<(usize, bool, bool)> = worker
-                .events
-                .iter()
-                .map(|e| {
-                    (
-                        e.token().0,
-                        e.is_writable(),
-                        e.is_readable() || e.is_read_closed(),
-                    )
-                })
-                .collect();
-            for (key, writable, readable) in keys {
+            for (key, writable, readable) in worker.wait(Duration::from_millis(100))? {
                 let was_ready = worker.peers[key].is_ready();
                 worker.handle(key, writable, readable, &mut scratch)?;
                 if !was_ready && worker.peers[key].is_ready() {
@@ -123,6 +109,20 @@ impl Worker {
         )?;
         entry.insert(peer);
         Ok(key)
+    }
+
+    /// Waits up to `timeout` for readiness; returns `(peer key, writable, readable)` for each
+    /// event, copied out so that the peers can be handled while the event buffer is reused.
+    fn wait(&mut self, timeout: Duration) -> io::Result<Vec<(usize, bool, bool)>> {
+        self.poll.poll(&mut self.events, Some(timeout))?;
+        let ready = self.events.iter().map(|e| {
+            (
+                e.token().0,
+                e.is_writable(),
+                e.is_readable() || e.is_read_closed(),
+            )
+        });
+        Ok(ready.collect())
     }
 
     /// Acts on one readiness event for peer `key`.
@@ -196,19 +196,7 @@ impl Worker {
                     .next_due(task, started)
                     .saturating_duration_since(Instant::now()),
             };
-            self.poll.poll(&mut self.events, Some(timeout))?;
-            let ready: Vec<(usize, bool, bool)> = self
-                .events
-                .iter()
-                .map(|e| {
-                    (
-                        e.token().0,
-                        e.is_writable(),
-                        e.is_readable() || e.is_read_closed(),
-                    )
-                })
-                .collect();
-            for (key, writable, readable) in ready {
+            for (key, writable, readable) in self.wait(timeout)? {
                 self.handle(key, writable, readable, &mut latency)?;
             }
         }

@@ -28,7 +28,7 @@ use slab::Slab;
 
 use crate::config::Config;
 use crate::outbox::{Flushed, Gather, SpareQueues};
-use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
+use crate::protocol::{ClientId, Departure, Hub, Line, Sink};
 use crate::shutdown::Shutdown;
 use crate::sys;
 use connection::{Connection, Phase};
@@ -537,20 +537,6 @@ impl Sink for Connections {
             self.give_up_on(to, Departure::TooSlow);
         } else {
             list_for_flush(&mut self.to_flush, to, conn);
-        }
-    }
-
-    fn broadcast(
-        &mut self,
-        _room: RoomId,
-        members: &[ClientId],
-        except: Option<ClientId>,
-        line: &Line,
-    ) {
-        for &member in members {
-            if Some(member) != except {
-                self.send(member, line);
-            }
         }
     }
 

@@ -24,15 +24,22 @@ pub trait Sink {
     fn send(&mut self, to: ClientId, line: &Line);
 
     /// Queue `line` for every member of room `room`, whose members are `members`, except
-    /// `except` (the author, who is never echoed). A driver may walk `members` (mio) or hand
-    /// the line to the room's own channel (Tokio).
+    /// `except` (the author, who is never echoed). By default, a [`Sink::send`] to each; a
+    /// driver with a channel per room (Tokio) hands the line to it instead.
     fn broadcast(
         &mut self,
         room: RoomId,
         members: &[ClientId],
         except: Option<ClientId>,
         line: &Line,
-    );
+    ) {
+        let _ = room;
+        for &member in members {
+            if Some(member) != except {
+                self.send(member, line);
+            }
+        }
+    }
 
     /// `client` is now a member of `room`: lines broadcast to it from now on concern the
     /// client. Drivers that route by membership themselves ignore this.

@@ -246,23 +246,10 @@ impl Client {
 
 /// Closes `stream` with a reset (RST) instead of a clean close (FIN).
 pub fn reset(stream: TcpStream) {
-    // SO_LINGER with a zero timeout makes close() send RST.
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: plain setsockopt on a descriptor we own, with a correctly sized value.
-    let rc = unsafe {
-        use std::os::fd::AsRawFd;
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
+    // A zero linger time makes close() send RST.
+    socket2::SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("set SO_LINGER");
     drop(stream);
 }
 

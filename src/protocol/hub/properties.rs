@@ -105,20 +105,6 @@ impl Sink for Driver {
         self.check_line(to, line);
     }
 
-    fn broadcast(
-        &mut self,
-        _room: RoomId,
-        members: &[ClientId],
-        except: Option<ClientId>,
-        line: &Line,
-    ) {
-        for &member in members {
-            if Some(member) != except {
-                self.check_line(member, line);
-            }
-        }
-    }
-
     fn close(&mut self, client: ClientId) {
         // The driver keeps a closing connection until its output is written; here that is at
         // once, and the id becomes free for a new connection.

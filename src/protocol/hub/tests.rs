@@ -22,20 +22,6 @@ impl Sink for Recorder {
         inbox.extend(text.split('\n').map(str::to_owned));
     }
 
-    fn broadcast(
-        &mut self,
-        _room: RoomId,
-        members: &[ClientId],
-        except: Option<ClientId>,
-        line: &Line,
-    ) {
-        for &member in members {
-            if Some(member) != except {
-                self.send(member, line);
-            }
-        }
-    }
-
     fn entered_room(&mut self, client: ClientId, room: RoomId) {
         self.entered.push((client, room));
     }
@@ -697,19 +683,6 @@ fn a_message_is_encoded_once_and_shared_by_every_recipient() {
     impl Sink for Pointers {
         fn send(&mut self, _: ClientId, line: &Line) {
             self.0.push(line.as_bytes().as_ptr());
-        }
-        fn broadcast(
-            &mut self,
-            _: RoomId,
-            members: &[ClientId],
-            except: Option<ClientId>,
-            line: &Line,
-        ) {
-            for &member in members {
-                if Some(member) != except {
-                    self.send(member, line);
-                }
-            }
         }
         fn close(&mut self, _: ClientId) {}
     }
