@@ -158,6 +158,35 @@ fn history_flag_bounds_the_replay(backend: Backend) {
     bob.expect("alice: n5");
 }
 
+/// A history longer than any channel's item count is replayed whole: the output bound is in
+/// bytes, and a reader that keeps reading is never cut off.
+fn a_long_history_is_replayed_whole(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            history: 1500,
+            rate_limit: 0,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let said: String = (0..1500).map(|n| format!("n{n}\n")).collect();
+    alice.send_raw(said.as_bytes());
+    alice.send("/who");
+    alice.line_where(|l| l.contains("1 member"));
+    let mut bob = Client::connect(addr);
+    bob.read_prompt();
+    bob.send("bob");
+    assert!(bob.line().starts_with("*** Welcome, bob"));
+    bob.expect("*** Last 1500 messages in #lobby:");
+    for n in 0..1500 {
+        bob.expect(&format!("alice: n{n}"));
+    }
+    bob.send("/who");
+    bob.expect("*** 2 members in #lobby: alice, bob");
+}
+
 /// /quit with a message: goodbye, the room sees the message, the server closes.
 fn quit_with_a_message_closes_the_connection(backend: Backend) {
     let server = start(backend, config());
@@ -190,6 +219,7 @@ backend_tests!(
     msg_is_private_and_confirmed,
     join_moves_between_rooms_with_history,
     history_flag_bounds_the_replay,
+    a_long_history_is_replayed_whole,
     quit_with_a_message_closes_the_connection,
     slash_escape_and_unknown_commands,
 );

@@ -8,6 +8,9 @@
 //! a room before a private message arrives before it, and lines of the room a client is
 //! leaving are delivered up to the moment it left, none after.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::{broadcast, mpsc};
 
@@ -35,11 +38,15 @@ pub struct Inbound {
     held_room: Option<RoomLine>,
     /// The direct channel's sender is gone.
     direct_ended: bool,
+    /// Bytes of lines waiting in the direct channel, shared with the routes, which add what
+    /// they send; taking a line out subtracts it.
+    unread: Arc<AtomicUsize>,
 }
 
 impl Inbound {
-    /// The incoming side of client `me`, which starts in no room.
-    pub fn new(me: ClientId, direct: mpsc::Receiver<Item>) -> Self {
+    /// The incoming side of client `me`, which starts in no room; `unread` is the byte count
+    /// the routes keep for its direct channel.
+    pub fn new(me: ClientId, direct: mpsc::Receiver<Item>, unread: Arc<AtomicUsize>) -> Self {
         Inbound {
             me,
             direct,
@@ -47,6 +54,7 @@ impl Inbound {
             held_direct: None,
             held_room: None,
             direct_ended: false,
+            unread,
         }
     }
 
@@ -87,6 +95,11 @@ impl Inbound {
             {
                 return Some(Next::Lagged);
             }
+            if self.direct_ended && self.held_direct.is_none() {
+                // Dropped by the routes without a Close item (too slow): nothing more is for
+                // this client, not even room lines already queued.
+                return Some(self.closed());
+            }
             let direct_first = match (
                 self.held_direct.as_ref().map(item_seq),
                 self.held_room.as_ref().map(|l| l.seq),
@@ -94,17 +107,20 @@ impl Inbound {
                 (Some(direct), Some(room)) => direct < room,
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
-                (None, None) => return self.direct_ended.then_some(Next::Closed),
+                (None, None) => return None,
             };
             if direct_first {
                 match self.held_direct.take()? {
-                    Item::Line { line, .. } => return Some(Next::Line(line)),
+                    Item::Line { line, .. } => {
+                        self.unread.fetch_sub(line.len(), Ordering::Relaxed);
+                        return Some(Next::Line(line));
+                    }
                     Item::Enter { room, .. } => {
                         // Anything held from the old room is newer than the move: drop it.
                         self.room = Some(room);
                         self.held_room = None;
                     }
-                    Item::Close { .. } => return Some(Next::Closed),
+                    Item::Close { .. } => return Some(self.closed()),
                 }
             } else {
                 let line = self.held_room.take()?;
@@ -113,6 +129,14 @@ impl Inbound {
                 }
             }
         }
+    }
+
+    /// The client is closed: lets go of its room channel at once, so that a closing client
+    /// does not hold the room's oldest lines (and its senders' congestion check) hostage.
+    fn closed(&mut self) -> Next {
+        self.room = None;
+        self.held_room = None;
+        Next::Closed
     }
 
     fn fill_direct(&mut self) {
@@ -181,7 +205,7 @@ mod tests {
     fn the_two_channels_come_out_in_sequence_order_without_the_authors_own_lines() {
         let (direct_tx, direct_rx) = mpsc::channel(16);
         let (room_tx, room_rx) = broadcast::channel(16);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         direct_tx
             .try_send(Item::Line {
                 seq: 1,
@@ -231,7 +255,7 @@ mod tests {
         let (direct_tx, direct_rx) = mpsc::channel(16);
         let (old_tx, old_rx) = broadcast::channel(16);
         let (new_tx, new_rx) = broadcast::channel(16);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         direct_tx
             .try_send(Item::Enter {
                 seq: 1,
@@ -274,7 +298,7 @@ mod tests {
     fn close_comes_after_everything_sent_before_it() {
         let (direct_tx, direct_rx) = mpsc::channel(16);
         let (room_tx, room_rx) = broadcast::channel(16);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         direct_tx
             .try_send(Item::Enter {
                 seq: 1,
@@ -304,7 +328,7 @@ mod tests {
     fn a_dropped_sender_closes_and_falling_behind_is_lagging() {
         let (direct_tx, direct_rx) = mpsc::channel(16);
         let (room_tx, room_rx) = broadcast::channel(2);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         direct_tx
             .try_send(Item::Enter {
                 seq: 1,
@@ -322,7 +346,7 @@ mod tests {
         }
         assert!(matches!(inbound.try_next(), Some(Next::Lagged)));
         let (direct_tx, direct_rx) = mpsc::channel::<Item>(16);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         drop(direct_tx);
         assert!(matches!(inbound.try_next(), Some(Next::Closed)));
     }
@@ -330,7 +354,7 @@ mod tests {
     #[tokio::test]
     async fn next_waits_for_whichever_channel_delivers_first() {
         let (direct_tx, direct_rx) = mpsc::channel(16);
-        let mut inbound = Inbound::new(ClientId(1), direct_rx);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
         let sender = tokio::spawn(async move {
             tokio::task::yield_now().await;
             direct_tx
@@ -343,5 +367,52 @@ mod tests {
         });
         assert_eq!(text(Some(inbound.next().await)), "late");
         sender.await.unwrap();
+    }
+
+    #[test]
+    fn a_client_dropped_without_a_close_gets_no_more_room_lines() {
+        let (direct_tx, direct_rx) = mpsc::channel(16);
+        let (room_tx, room_rx) = broadcast::channel(16);
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::default());
+        direct_tx
+            .try_send(Item::Enter {
+                seq: 1,
+                room: room_rx,
+            })
+            .unwrap();
+        direct_tx
+            .try_send(Item::Line {
+                seq: 2,
+                line: line("mine"),
+            })
+            .unwrap();
+        room_tx
+            .send(RoomLine {
+                seq: 3,
+                line: line("x: after"),
+                except: None,
+            })
+            .unwrap();
+        drop(direct_tx);
+        assert_eq!(text(inbound.try_next()), "mine");
+        assert!(matches!(inbound.try_next(), Some(Next::Closed)));
+        assert_eq!(room_tx.len(), 0, "the room channel was let go");
+    }
+
+    #[test]
+    fn taking_a_line_gives_its_bytes_back_to_the_count() {
+        let (direct_tx, direct_rx) = mpsc::channel(16);
+        let unread = Arc::new(AtomicUsize::new(0));
+        let mut inbound = Inbound::new(ClientId(1), direct_rx, Arc::clone(&unread));
+        let queued = line("twelve bytes");
+        unread.fetch_add(queued.len(), Ordering::Relaxed);
+        direct_tx
+            .try_send(Item::Line {
+                seq: 1,
+                line: queued,
+            })
+            .unwrap();
+        assert_eq!(text(inbound.try_next()), "twelve bytes");
+        assert_eq!(unread.load(Ordering::Relaxed), 0);
     }
 }

@@ -90,7 +90,7 @@ impl TokioServer {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 hub: Hub::new(&self.config),
-                routes: Routes::default(),
+                routes: Routes::new(self.config.max_outbuf),
                 reclaim: sys::Reclaim::default(),
             }),
             max_outbuf: self.config.max_outbuf,

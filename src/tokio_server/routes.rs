@@ -8,6 +8,8 @@
 //! channels back into exactly the order the core produced (see `inbound`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use slab::Slab;
 use tokio::sync::{broadcast, mpsc};
@@ -25,9 +27,11 @@ pub const ROOM_CHANNEL_CAPACITY: usize = 4096;
 /// short of CPU, not of socket space (those drain the channel into their own outboxes). The
 /// sender then pauses reading so that they can catch up before anyone lags.
 pub const ROOM_CHANNEL_CONGESTED: usize = ROOM_CHANNEL_CAPACITY / 2;
-/// Items a client's own channel holds. Tokio allocates these in blocks as they fill, so a
-/// generous bound costs nothing while the client keeps up.
-pub const DIRECT_CHANNEL_CAPACITY: usize = 1024;
+/// Items a client's own channel holds. What really bounds it is `--max-outbuf`, counted in
+/// bytes as for the mio server (a replay of a long history is many lines, and legitimate);
+/// this count only stops a task starved of CPU from queuing without end. Tokio allocates the
+/// slots in blocks as they fill, so a generous bound costs nothing.
+pub const DIRECT_CHANNEL_CAPACITY: usize = 1 << 16;
 
 /// A line for every member of a room but its author.
 #[derive(Clone, Debug)]
@@ -148,10 +152,11 @@ struct Peer {
     /// Tells this client's task from an earlier one that had the same id.
     serial: u64,
     direct: mpsc::Sender<Item>,
+    /// Bytes of lines in `direct` that the task has not taken yet (it subtracts them).
+    unread: Arc<AtomicUsize>,
 }
 
 /// The Tokio server's [`Sink`]: per-client and per-room channels.
-#[derive(Default)]
 pub struct Routes {
     /// Connected clients by id (the slab key is the [`ClientId`]).
     peers: Slab<Peer>,
@@ -162,17 +167,38 @@ pub struct Routes {
     too_slow: Vec<ClientId>,
     /// A broadcast during the current action found its room channel congested.
     congested: bool,
+    /// `--max-outbuf`: a client with more bytes than this waiting in its channel is too slow.
+    max_outbuf: usize,
 }
 
 impl Routes {
+    /// No clients, no rooms; clients may have `max_outbuf` bytes waiting for them.
+    pub fn new(max_outbuf: usize) -> Self {
+        Routes {
+            peers: Slab::new(),
+            rooms: HashMap::new(),
+            next_seq: 0,
+            next_serial: 0,
+            too_slow: Vec::new(),
+            congested: false,
+            max_outbuf,
+        }
+    }
+
     /// Registers a new connection: its id, the serial that proves a task owns that id, and
     /// the receiving end of its channels.
     pub fn add_peer(&mut self) -> (ClientId, u64, Inbound) {
         let (direct, receiver) = mpsc::channel(DIRECT_CHANNEL_CAPACITY);
         self.next_serial += 1;
         let serial = self.next_serial;
-        let id = ClientId(self.peers.insert(Peer { serial, direct }));
-        (id, serial, Inbound::new(id, receiver))
+        let unread = Arc::new(AtomicUsize::new(0));
+        let peer = Peer {
+            serial,
+            direct,
+            unread: Arc::clone(&unread),
+        };
+        let id = ClientId(self.peers.insert(peer));
+        (id, serial, Inbound::new(id, receiver, unread))
     }
 
     /// True if `id` still belongs to the task holding `serial`.
@@ -188,10 +214,18 @@ impl Routes {
     }
 
     /// Queues an item for one client; a full channel means a starved task: too slow.
+    /// Queues an item for one client. More than `--max-outbuf` bytes waiting in its channel,
+    /// or a full channel (a task starved of CPU), makes the client too slow.
     fn deliver(&mut self, to: ClientId, item: Item) {
         let Some(peer) = self.peers.get(to.0) else {
             return;
         };
+        if let Item::Line { line, .. } = &item {
+            if peer.unread.fetch_add(line.len(), Ordering::Relaxed) + line.len() > self.max_outbuf {
+                self.too_slow.push(to);
+                return;
+            }
+        }
         if let Err(mpsc::error::TrySendError::Full(_)) = peer.direct.try_send(item) {
             self.too_slow.push(to);
         }
