@@ -76,6 +76,43 @@ fn the_connection_past_max_clients_is_refused(backend: Backend) {
     let _carol = Client::join(addr, "carol");
 }
 
+/// A refused connection that has already sent input still gets its "!!! " line and a clean
+/// close, not a reset that could destroy the line on its way.
+fn a_refused_connection_with_unread_input_is_closed_cleanly(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            max_clients: 1,
+            ..config()
+        },
+    );
+    let _alice = Client::join(server.local_addr(), "alice");
+    let mut late = Client::connect(server.local_addr());
+    late.send_raw(format!("bob\n{}\n", "x".repeat(100_000)).as_bytes());
+    let refusal = late.line();
+    assert!(
+        refusal.starts_with("!!! ") && refusal.contains("full"),
+        "{refusal:?}"
+    );
+    late.expect_closed();
+}
+
+/// A client that quits with a megabyte of input behind its /quit (more than the server reads
+/// before acting on it) gets its goodbye and a clean close, not a reset.
+fn quitting_with_input_still_unread_is_a_clean_close(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            rate_limit: 0,
+            ..config()
+        },
+    );
+    let mut bob = Client::join(server.local_addr(), "bob");
+    bob.send_raw(format!("/quit\n{}", "y".repeat(1 << 20)).as_bytes());
+    bob.expect("*** Goodbye!");
+    bob.expect_closed();
+}
+
 /// --login-timeout 1: a connection that never picks a nickname is told and closed; one that
 /// did is left alone.
 fn a_connection_without_a_nickname_is_closed_at_the_login_timeout(backend: Backend) {
@@ -106,5 +143,7 @@ fn a_connection_without_a_nickname_is_closed_at_the_login_timeout(backend: Backe
 backend_tests!(
     a_flood_is_dropped_with_a_single_warning,
     the_connection_past_max_clients_is_refused,
+    a_refused_connection_with_unread_input_is_closed_cleanly,
+    quitting_with_input_still_unread_is_a_clean_close,
     a_connection_without_a_nickname_is_closed_at_the_login_timeout,
 );

@@ -18,8 +18,26 @@ pub enum Phase {
         /// When to drop the connection even if its output is not all written.
         deadline: Instant,
     },
+    /// Everything is written and the write side shut (the client has its FIN); what the
+    /// client still sends is read and thrown away until it closes or `deadline`. Closing with
+    /// unread input would make the kernel reset the connection, and a reset can destroy
+    /// lines the client has not read yet (its goodbye, or the reason it was refused).
+    Draining {
+        /// When to drop the connection whether or not the client has closed.
+        deadline: Instant,
+    },
     /// The socket failed: nothing more is read or queued; dropped after the current step.
     Failed,
+}
+
+impl Phase {
+    /// The give-up time of a closing or draining connection.
+    pub fn deadline(self) -> Option<Instant> {
+        match self {
+            Phase::Closing { deadline } | Phase::Draining { deadline } => Some(deadline),
+            Phase::Open | Phase::Failed => None,
+        }
+    }
 }
 
 /// A client connection owned by the event loop's slab.
@@ -31,7 +49,7 @@ pub struct Connection {
     pub peer: SocketAddr,
     /// Lines waiting to be written.
     pub outbox: Outbox,
-    /// Open or closing.
+    /// Open, closing, draining or failed.
     pub phase: Phase,
     /// Already in the loop's list of connections to flush this pass.
     pub flush_pending: bool,

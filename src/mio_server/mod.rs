@@ -283,8 +283,10 @@ impl MioServer {
             let Some(conn) = self.conns.slab.get_mut(id.0) else {
                 return;
             };
-            if conn.phase != Phase::Open {
-                return;
+            match conn.phase {
+                Phase::Open => {}
+                Phase::Draining { .. } => return self.discard_input(id),
+                Phase::Closing { .. } | Phase::Failed => return,
             }
             match conn.stream.read(&mut self.read_buf) {
                 Ok(0) => {
@@ -313,6 +315,28 @@ impl MioServer {
         }
     }
 
+    /// Reads and throws away what a draining connection sends; closes it once the client
+    /// has closed its side (or the socket fails).
+    fn discard_input(&mut self, id: ClientId) {
+        let mut budget = READ_BUDGET;
+        while let Some(conn) = self.conns.slab.get_mut(id.0) {
+            match conn.stream.read(&mut self.read_buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        self.unread.push(id);
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        self.conns.close_now(id, self.poll.registry());
+    }
+
     /// Writes out every connection that got output since the last flush.
     fn flush_pending(&mut self) {
         std::mem::swap(&mut self.flushing, &mut self.conns.to_flush);
@@ -329,8 +353,13 @@ impl MioServer {
                     if let Some(storage) = conn.outbox.release_storage() {
                         self.conns.spares.put(storage);
                     }
-                    if matches!(conn.phase, Phase::Closing { .. }) {
-                        self.conns.close_now(id, self.poll.registry());
+                    if let Phase::Closing { deadline } = conn.phase {
+                        conn.phase = Phase::Draining { deadline };
+                        if let Err(e) = conn.stream.shutdown(std::net::Shutdown::Write) {
+                            log::debug!("client {}: shutdown failed: {e}", id.0);
+                        }
+                        // Input may already be waiting, and no new event will say so.
+                        self.unread.push(id);
                     } else if conn.wants_writable {
                         conn.wants_writable = false;
                         self.conns
@@ -381,9 +410,9 @@ impl MioServer {
                 .conns
                 .slab
                 .get(id.0)
-                .is_some_and(|conn| conn.phase == Phase::Closing { deadline })
+                .is_some_and(|conn| conn.phase.deadline() == Some(deadline))
             {
-                log::debug!("client {}: dropped with its last lines unsent", id.0);
+                log::debug!("client {}: closed at its linger deadline", id.0);
                 self.conns.close_now(id, self.poll.registry());
             }
         }
@@ -417,6 +446,19 @@ impl MioServer {
             self.conns.now = Instant::now();
             self.flush_pending();
             self.drop_failed();
+            // Goodbyes written: read what each client sent once (closing with unread input
+            // would reset the connection), then close without waiting for the client.
+            for id in std::mem::take(&mut self.unread) {
+                let draining = self
+                    .conns
+                    .slab
+                    .get(id.0)
+                    .is_some_and(|c| matches!(c.phase, Phase::Draining { .. }));
+                if draining {
+                    self.discard_input(id);
+                    self.conns.close_now(id, self.poll.registry());
+                }
+            }
             if self.conns.slab.is_empty() || self.conns.now >= give_up_at {
                 break;
             }

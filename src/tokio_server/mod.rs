@@ -23,6 +23,7 @@ mod routes;
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,6 +95,7 @@ impl TokioServer {
                 reclaim: sys::Reclaim::default(),
             }),
             max_outbuf: self.config.max_outbuf,
+            shutting_down: AtomicBool::new(false),
         });
         let mut tasks = JoinSet::new();
         // Accepting failed for lack of resources and has not succeeded since (logged once).
@@ -143,6 +145,7 @@ impl TokioServer {
         }
         drop(listener);
         logins.abort();
+        shared.shutting_down.store(true, Ordering::Relaxed);
         {
             let mut state = shared.lock();
             log::info!(

@@ -8,9 +8,11 @@
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -45,6 +47,8 @@ pub struct Shared {
     pub state: Mutex<State>,
     /// `--max-outbuf`: a client with more unsent bytes than this is too slow.
     pub max_outbuf: usize,
+    /// Set at shutdown: closing tasks then do not wait for their clients to close.
+    pub shutting_down: AtomicBool,
 }
 
 impl Shared {
@@ -66,7 +70,7 @@ enum End {
 /// Serves client `id` (owned while `serial` is current) on `stream` until it is closed.
 pub async fn serve(
     shared: Arc<Shared>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     id: ClientId,
     serial: u64,
     mut inbound: Inbound,
@@ -121,14 +125,47 @@ pub async fn serve(
     };
     let give_memory_back = {
         let mut state = shared.lock();
-        if let End::Disconnect(why) = end {
-            state.leave(id, serial, why);
+        if let End::Disconnect(why) = &end {
+            state.leave(id, serial, why.clone());
         }
         state.shrink_if_emptied()
     };
+    if let End::Closed = end {
+        let linger = if shared.shutting_down.load(Ordering::Relaxed) {
+            Duration::ZERO
+        } else {
+            CLOSE_LINGER
+        };
+        finish_closing(&mut stream, linger).await;
+    }
     if give_memory_back {
         sys::release_free_memory();
     }
+}
+
+/// Ends a connection whose last lines are written: shuts the write side (the client gets
+/// its FIN), then reads and throws away what the client still sends until it closes or
+/// `linger` runs out. Closing with unread input would make the kernel reset the connection,
+/// and a reset can destroy lines the client has not read yet.
+async fn finish_closing(stream: &mut TcpStream, linger: Duration) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let drain = async {
+        let mut buf = [0u8; 4096];
+        loop {
+            if stream.readable().await.is_err() {
+                return;
+            }
+            match stream.try_read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(linger, drain).await;
 }
 
 /// What gathering from the channels ended with.

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses its own subset of these helpers.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -217,7 +217,8 @@ impl Client {
         }
     }
 
-    /// Asserts that the server closes the connection next, with no more lines before.
+    /// Asserts that the server closes the connection next, cleanly (FIN, not a reset), with
+    /// no more lines before.
     pub fn expect_closed(&mut self) {
         let mut rest = Vec::new();
         match self.reader.read_to_end(&mut rest) {
@@ -227,8 +228,7 @@ impl Client {
                 self.name,
                 String::from_utf8_lossy(&rest)
             ),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-            Err(e) => panic!("{}: the connection was not closed: {e}", self.name),
+            Err(e) => panic!("{}: the connection was not closed cleanly: {e}", self.name),
         }
     }
 
