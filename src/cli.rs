@@ -40,16 +40,20 @@ pub struct Args {
 
     /// Lines per second a client may send, with bursts of twice that; excess lines are
     /// dropped. 0 turns flood control off.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000), value_name = "N")]
     pub rate_limit: u32,
 
     /// Connections served at once; the next one is told the server is full and closed.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub max_clients: usize,
 
-    /// Seconds a connection may take to choose a nickname before it is closed.
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    /// Seconds a connection may take to choose a nickname before it is closed (up to a year).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=31_536_000), value_name = "SECS")]
     pub login_timeout: u64,
+
+    /// Rooms that may exist at once (#lobby is always allowed); each keeps its history.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub max_rooms: usize,
 
     /// Which server to run: the mio event loop or the Tokio reference.
     #[cfg(feature = "tokio-impl")]
@@ -79,6 +83,7 @@ impl Args {
             rate_limit: self.rate_limit,
             max_clients: self.max_clients,
             login_timeout: Duration::from_secs(self.login_timeout),
+            max_rooms: self.max_rooms,
         }
     }
 }
@@ -99,6 +104,7 @@ mod tests {
         assert_eq!(config.rate_limit, expected.rate_limit);
         assert_eq!(config.max_clients, expected.max_clients);
         assert_eq!(config.login_timeout, expected.login_timeout);
+        assert_eq!(config.max_rooms, expected.max_rooms);
         assert!(config.reserved_nicks.is_empty());
     }
 
@@ -146,6 +152,8 @@ mod tests {
             "7",
             "--login-timeout",
             "9",
+            "--max-rooms",
+            "3",
         ]);
         let config = args.config();
         assert_eq!(config.addr.port(), 9000);
@@ -157,5 +165,6 @@ mod tests {
         assert_eq!(config.rate_limit, 0);
         assert_eq!(config.max_clients, 7);
         assert_eq!(config.login_timeout, Duration::from_secs(9));
+        assert_eq!(config.max_rooms, 3);
     }
 }

@@ -25,8 +25,12 @@ pub struct Config {
     pub rate_limit: u32,
     /// Connections served at once; the next one is told the server is full and closed.
     pub max_clients: usize,
-    /// How long a connection may go without an accepted nickname before it is closed.
+    /// How long a connection may go without an accepted nickname before it is closed (at
+    /// most a year is honoured).
     pub login_timeout: Duration,
+    /// Rooms that may exist at once; `/join` of a new room past it is refused (`#lobby` is
+    /// never refused). Each room keeps its history, so rooms are memory.
+    pub max_rooms: usize,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             rate_limit: 10,
             max_clients: 10_000,
             login_timeout: Duration::from_secs(60),
+            max_rooms: 1000,
         }
     }
 }

@@ -23,6 +23,8 @@
 //!   servers).
 //! - [`server`]: starts either server on its own thread; a handle stops it.
 //! - [`shutdown`]: the thread-safe trigger that asks a server to stop.
+//! - [`lifecycle`]: the closing and shutdown timings and the accept back-off both servers
+//!   keep.
 //! - [`load`]: the load generator's engine (simulated clients on event-loop threads), used
 //!   by the `chat-load` binary and the benches.
 //! - [`config`]: every tunable, with the contract's defaults.
@@ -33,6 +35,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod lifecycle;
 pub mod load;
 pub mod mio_server;
 pub mod outbox;

@@ -327,7 +327,7 @@ mod tests {
         let mut spares = SpareQueues::default();
         spares.put(storage);
         let mut other = Outbox::default();
-        other.push_recycling(Encoder::default().chat("a", "b"), &mut spares);
+        other.push_recycling(Encoder::default().encode(format_args!("a: b")), &mut spares);
         assert!(spares.queues.is_empty(), "the spare was taken");
         assert_eq!(
             other.lines.capacity(),

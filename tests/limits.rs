@@ -113,6 +113,31 @@ fn quitting_with_input_still_unread_is_a_clean_close(backend: Backend) {
     bob.expect_closed();
 }
 
+/// --max-rooms 2: with #lobby and #a in use, a new room is refused with "!!! " and nothing
+/// changes; an existing room can still be joined.
+fn new_rooms_past_max_rooms_are_refused(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            max_rooms: 2,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let mut bob = Client::join(addr, "bob");
+    alice.line_where(|l| l.contains("bob joined"));
+    let mut carol = Client::join(addr, "carol");
+    carol.send("/join #a");
+    carol.expect("*** You are now in #a with 0 others.");
+    bob.send("/join #b");
+    let refusal = bob.line_where(|l| l.starts_with("!!! "));
+    assert!(refusal.contains("2 rooms"), "{refusal:?}");
+    bob.send("/join #a");
+    bob.expect("*** You are now in #a with 1 other.");
+    alice.line_where(|l| l == "*** bob left #lobby");
+}
+
 /// --login-timeout 1: a connection that never picks a nickname is told and closed; one that
 /// did is left alone.
 fn a_connection_without_a_nickname_is_closed_at_the_login_timeout(backend: Backend) {
@@ -145,5 +170,6 @@ backend_tests!(
     the_connection_past_max_clients_is_refused,
     a_refused_connection_with_unread_input_is_closed_cleanly,
     quitting_with_input_still_unread_is_a_clean_close,
+    new_rooms_past_max_rooms_are_refused,
     a_connection_without_a_nickname_is_closed_at_the_login_timeout,
 );

@@ -1,13 +1,15 @@
 //! The product: a single-threaded, edge-triggered event loop on `mio`.
 //!
-//! One thread owns one `Poll`, the listener, a `Waker` and a slab of connections. A pass of
-//! the loop does, in order:
+//! One thread at a time owns one `Poll`, the listener, a `Waker` and a slab of connections.
+//! A pass of the loop does, in order:
 //!
 //! 1. flush every connection that got output during the previous pass (vectored writes,
-//!    a byte budget each), then drop connections that failed;
-//! 2. sleep in `poll` (not at all if some connection was cut short by a budget);
-//! 3. accept until `WouldBlock`; read each readable connection until `WouldBlock` or its read
-//!    budget, handing the bytes to the chat core, which queues lines into outboxes.
+//!    a byte budget each), then drop connections that failed or outstayed their linger;
+//! 2. sleep in `poll` (not at all if some connection was cut short by a budget), up to the
+//!    next deadline (a login timeout, a linger, an accept back-off);
+//! 3. read each readable connection, and those cut short last pass, until `WouldBlock` or its
+//!    read budget, handing the bytes to the chat core, which queues lines into outboxes; let
+//!    the core act on deadlines that passed; accept until `WouldBlock`.
 //!
 //! Output is therefore batched: however many lines a client is sent during a pass, it costs
 //! one `writev` before the loop sleeps again. Write interest is registered only while a
@@ -27,6 +29,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::config::Config;
+use crate::lifecycle::{AcceptStarvation, ACCEPT_BACKOFF, CLOSE_LINGER, SHUTDOWN_FLUSH_LIMIT};
 use crate::outbox::{Flushed, Gather, SpareQueues};
 use crate::protocol::{ClientId, Departure, Hub, Line, Sink};
 use crate::shutdown::Shutdown;
@@ -47,12 +50,6 @@ const READ_BUDGET: usize = 4 * READ_CHUNK;
 const WRITE_BUDGET: usize = 256 * 1024;
 /// Events taken from the kernel per `poll`.
 const EVENT_CAPACITY: usize = 1024;
-/// How long a closing connection may take to accept its last lines before it is dropped.
-const CLOSE_LINGER: Duration = Duration::from_secs(5);
-/// How long shutdown waits for goodbyes to be written.
-const SHUTDOWN_FLUSH_LIMIT: Duration = Duration::from_secs(2);
-/// Pause before accepting again after the process ran out of descriptors or memory.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A bound, not yet running, mio chat server.
 pub struct MioServer {
@@ -72,8 +69,8 @@ pub struct MioServer {
     unread: Vec<ClientId>,
     /// Set while accepting is paused after running out of descriptors; retried then.
     accept_paused_until: Option<Instant>,
-    /// Accepting failed for lack of resources and has not succeeded since (logged once).
-    accept_starved: bool,
+    /// Whether accepting is failing for lack of resources (logged once per episode).
+    starvation: AcceptStarvation,
     /// When to give memory back after a crowd has left.
     reclaim: sys::Reclaim,
 }
@@ -102,7 +99,7 @@ impl MioServer {
             flushing: Vec::new(),
             unread: Vec::new(),
             accept_paused_until: None,
-            accept_starved: false,
+            starvation: AcceptStarvation::default(),
             reclaim: sys::Reclaim::default(),
         })
     }
@@ -128,22 +125,36 @@ impl MioServer {
     /// baseline without the move, under 10% with it).
     pub fn run(self) -> io::Result<()> {
         let mut server = self;
-        loop {
-            let serving = std::thread::Builder::new()
-                .name("mio-loop".into())
-                .spawn(move || server.serve())?;
-            match serving.join() {
-                Ok(Ok(Some(handed_back))) => {
-                    sys::release_free_memory();
-                    log::debug!(
-                        "gave memory back; {} clients left",
-                        handed_back.hub.client_count()
-                    );
-                    server = handed_back;
+        while let Some(handed_back) = server.serve_on_a_fresh_thread()? {
+            sys::release_free_memory();
+            log::debug!(
+                "gave memory back; {} clients left",
+                handed_back.hub.client_count()
+            );
+            server = handed_back;
+        }
+        Ok(())
+    }
+
+    /// Runs [`MioServer::serve`] on a new thread and waits for it to end. If no thread can be
+    /// started, the loop carries on on this one rather than dropping everyone.
+    fn serve_on_a_fresh_thread(self) -> io::Result<Option<MioServer>> {
+        let (hand_over, take_over) = std::sync::mpsc::channel::<MioServer>();
+        let spawned = std::thread::Builder::new()
+            .name("mio-loop".into())
+            .spawn(move || take_over.recv().map_or(Ok(None), MioServer::serve));
+        match spawned {
+            Ok(thread) => {
+                if let Err(std::sync::mpsc::SendError(server)) = hand_over.send(self) {
+                    return server.serve();
                 }
-                Ok(Ok(None)) => return Ok(()),
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(io::Error::other("the event loop panicked")),
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the event loop panicked")))
+            }
+            Err(e) => {
+                log::warn!("cannot start a thread for the event loop ({e}); it stays where it is");
+                self.serve()
             }
         }
     }
@@ -233,21 +244,12 @@ impl MioServer {
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
-                    if self.accept_starved {
-                        log::info!("accepting connections again");
-                        self.accept_starved = false;
-                    }
+                    self.starvation.succeeded();
                     self.admit(stream, peer);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if sys::is_resource_exhaustion(&e) => {
-                    if !self.accept_starved {
-                        log::warn!(
-                            "cannot accept connections ({e}); retrying every {ACCEPT_BACKOFF:?}"
-                        );
-                        self.accept_starved = true;
-                    }
+                Err(e) if self.starvation.failed(&e) => {
                     self.accept_paused_until = Some(self.conns.now + ACCEPT_BACKOFF);
                     return;
                 }

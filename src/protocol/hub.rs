@@ -22,6 +22,10 @@ use super::text::{is_blank, sanitize_into};
 use super::wire::{Encoder, Line, LineBatch};
 use crate::config::Config;
 
+/// The longest login timeout honoured: long enough for anyone, short enough that a deadline
+/// never overflows the clock.
+const MAX_LOGIN_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Why a client is leaving; it decides the wording of the "left" notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Departure {
@@ -106,7 +110,7 @@ impl Canned {
             slow_down: encoder.error(format_args!(
                 "slow down: at most {} lines a second (bursts of {}); lines are being dropped",
                 config.rate_limit,
-                2 * config.rate_limit
+                config.rate_limit.saturating_mul(2)
             )),
             help,
         }
@@ -121,6 +125,8 @@ pub struct Hub {
     rate_limit: RateLimit,
     max_clients: usize,
     login_timeout: Duration,
+    /// `--max-rooms`: rooms that may exist at once (`#lobby` always may).
+    max_rooms: usize,
     reserved: ReservedNicks,
     /// Client state indexed by [`ClientId`]; the driver's ids are dense, so this stays small.
     clients: Vec<Option<Client>>,
@@ -162,7 +168,8 @@ impl Hub {
                 per_second: config.rate_limit,
             },
             max_clients: config.max_clients,
-            login_timeout: config.login_timeout,
+            login_timeout: config.login_timeout.min(MAX_LOGIN_TIMEOUT),
+            max_rooms: config.max_rooms,
             reserved: ReservedNicks::new(config.reserved_nicks.iter().map(String::as_str)),
             clients: Vec::new(),
             client_count: 0,

@@ -155,11 +155,11 @@ mod tests {
         let mut enc = Encoder::default();
         let mut room = Room::new("#r");
         for n in 0..5 {
-            room.remember(&enc.chat("a", &n.to_string()), 3);
+            room.remember(&enc.encode(format_args!("a: {n}")), 3);
         }
         let kept: Vec<&[u8]> = room.history().iter().map(Line::as_bytes).collect();
         assert_eq!(kept, [&b"a: 2\n"[..], b"a: 3\n", b"a: 4\n"]);
-        room.remember(&enc.chat("a", "x"), 0);
+        room.remember(&enc.encode(format_args!("a: x")), 0);
         assert_eq!(room.history().len(), 3);
     }
 

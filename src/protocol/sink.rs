@@ -9,8 +9,10 @@ use super::wire::Line;
 
 /// A connection, as the driver numbers it. The driver picks the number (its slab key) when
 /// it reports the connection; the core keeps its state under the same number, so a line for a
-/// client is routed without any lookup. A number is reused only after the driver has both
-/// closed the connection and reported its end.
+/// client is routed without any lookup. Once the core has let a client go (closed it, or
+/// been told of its end) the driver may give the number to a new connection; a driver whose
+/// old connection may still be winding down must tell the two apart itself (the mio loop
+/// keeps the slab slot until the socket is closed; the Tokio tasks carry a serial).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ClientId(pub usize);
 

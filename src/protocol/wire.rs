@@ -57,16 +57,6 @@ impl Encoder {
         self.encode(format_args!("!!! {text}"))
     }
 
-    /// A chat line: `nick: text`.
-    pub fn chat(&mut self, nick: &str, text: &str) -> Line {
-        self.encode(format_args!("{nick}: {text}"))
-    }
-
-    /// An action line: `* nick text`.
-    pub fn action(&mut self, nick: &str, text: &str) -> Line {
-        self.encode(format_args!("* {nick} {text}"))
-    }
-
     /// Any line; the newline is appended here.
     pub fn encode(&mut self, text: fmt::Arguments<'_>) -> Line {
         self.scratch.clear();
@@ -121,17 +111,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_of_line_ends_in_one_newline() {
+    fn notices_and_errors_end_in_one_newline() {
         let mut enc = Encoder::default();
         assert_eq!(enc.notice(format_args!("hi")).as_bytes(), b"*** hi\n");
         assert_eq!(enc.error(format_args!("no")).as_bytes(), b"!!! no\n");
-        assert_eq!(enc.chat("alice", "hello").as_bytes(), b"alice: hello\n");
-        assert_eq!(enc.action("alice", "waves").as_bytes(), b"* alice waves\n");
+        assert_eq!(enc.encode(format_args!("free")).as_bytes(), b"free\n");
     }
 
     #[test]
     fn clones_share_one_buffer() {
-        let line = Encoder::default().chat("a", "b");
+        let line = Encoder::default().notice(format_args!("shared"));
         let copy = line.clone();
         assert!(std::ptr::eq(line.as_bytes(), copy.as_bytes()));
     }

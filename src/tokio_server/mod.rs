@@ -32,16 +32,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
+use crate::lifecycle::{AcceptStarvation, ACCEPT_BACKOFF, SHUTDOWN_FLUSH_LIMIT};
 use crate::protocol::Hub;
 use crate::shutdown::Shutdown;
 use crate::sys;
 use peer::Shared;
 use routes::{Routes, State};
-
-/// How long shutdown waits for goodbyes to be written.
-const SHUTDOWN_FLUSH_LIMIT: Duration = Duration::from_secs(2);
-/// Pause before accepting again after the process ran out of descriptors or memory.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// A bound, not yet running, Tokio chat server.
 pub struct TokioServer {
@@ -98,8 +94,7 @@ impl TokioServer {
             shutting_down: AtomicBool::new(false),
         });
         let mut tasks = JoinSet::new();
-        // Accepting failed for lack of resources and has not succeeded since (logged once).
-        let mut accept_starved = false;
+        let mut starvation = AcceptStarvation::default();
         let logins = tokio::spawn(expire_logins(
             Arc::clone(&shared),
             self.config.login_timeout,
@@ -113,10 +108,7 @@ impl TokioServer {
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        if accept_starved {
-                            log::info!("accepting connections again");
-                            accept_starved = false;
-                        }
+                        starvation.succeeded();
                         if let Err(e) = stream.set_nodelay(true) {
                             log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
                         }
@@ -131,13 +123,7 @@ impl TokioServer {
                         log::debug!("client {} connected from {peer}", id.0);
                         tasks.spawn(peer::serve(Arc::clone(&shared), stream, id, serial, inbound));
                     }
-                    Err(e) if sys::is_resource_exhaustion(&e) => {
-                        if !accept_starved {
-                            log::warn!("cannot accept connections ({e}); retrying every {ACCEPT_BACKOFF:?}");
-                            accept_starved = true;
-                        }
-                        tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    }
+                    Err(e) if starvation.failed(&e) => tokio::time::sleep(ACCEPT_BACKOFF).await,
                     Err(e) => log::debug!("accept failed: {e}"),
                 },
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}

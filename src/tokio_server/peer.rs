@@ -1,8 +1,10 @@
 //! One task per connection: read lines into the chat core, write the client's lines out.
 //!
-//! The task waits on three things at once: the socket becoming writable while output is
-//! queued, the next item from its channels, and the socket becoming readable. Output is
-//! gathered first and written in one vectored write, so a burst of lines costs one syscall.
+//! The task waits, in this order of preference, for: the socket becoming writable while
+//! output is queued; the next item from its channels (then everything else ready at once);
+//! the socket becoming readable; the end of a congestion pause; the end of its linger once
+//! closed. Output is gathered first and written in one vectored write, so a burst of lines
+//! costs one syscall.
 //! Reading uses `readable()` plus `try_read` into a stack buffer: an idle connection holds
 //! no read buffer at all.
 
@@ -18,6 +20,7 @@ use tokio::time::Instant;
 
 use super::inbound::{Inbound, Next};
 use super::routes::{Acted, State};
+use crate::lifecycle::CLOSE_LINGER;
 use crate::outbox::{Flushed, Gather, Outbox};
 use crate::protocol::{ClientId, Departure};
 use crate::sys;
@@ -32,8 +35,6 @@ const WRITE_BUDGET: usize = 256 * 1024;
 const GATHER_LIMIT: usize = 256;
 /// How long a client whose lines congested its room waits before reading more.
 const CONGESTION_PAUSE: Duration = Duration::from_millis(1);
-/// How long a closed client may take to accept its last lines.
-const CLOSE_LINGER: Duration = Duration::from_secs(5);
 
 thread_local! {
     /// Each runtime thread's gather buffer (see [`Gather`]): shared by the tasks it runs,

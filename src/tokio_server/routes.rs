@@ -19,10 +19,11 @@ use crate::protocol::{ClientId, Departure, Hub, Line, RoomId, Sink};
 use crate::sys::Reclaim;
 
 /// Items a room channel holds for its slowest member. A member whose task falls this far
-/// behind is disconnected as too slow (its unsent output is then at least this many lines).
-/// Tokio allocates every slot when the room is created, about 70 bytes each, so this is
-/// also the price of a room: ~280 KiB.
-pub const ROOM_CHANNEL_CAPACITY: usize = 4096;
+/// behind is disconnected as too slow (senders pause before that, see
+/// [`ROOM_CHANNEL_CONGESTED`]). Tokio allocates every slot when the room is created, about 70
+/// bytes each, so this is also the price of a room, ~70 KiB: with `--max-rooms 1000`, at
+/// most 70 MB.
+pub const ROOM_CHANNEL_CAPACITY: usize = 1024;
 /// A room channel holding more unread items than this is congested: its members' tasks are
 /// short of CPU, not of socket space (those drain the channel into their own outboxes). The
 /// sender then pauses reading so that they can catch up before anyone lags.

@@ -167,10 +167,18 @@ impl Hub {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
-        let current = self.rooms[member.room.0].name();
-        if room::fold(current) == room::fold(&name) {
-            let current = current.to_owned();
+        let current = &self.rooms[member.room.0];
+        if room::fold(current.name()) == room::fold(&name) {
+            let current = current.name().to_owned();
             self.error(id, format_args!("you are already in {current}"), sink);
+            return;
+        }
+        // A new room must fit under --max-rooms, counting the one this move may empty.
+        let frees_one = current.members().len() == 1;
+        let is_new = !self.room_index.contains_key(&room::fold(&name));
+        if is_new && self.rooms.len() - usize::from(frees_one) >= self.max_rooms {
+            let limit = self.max_rooms;
+            self.error(id, format_args!("there are already {limit} rooms, the most this server allows; join one of them (see /rooms)"), sink);
             return;
         }
         let leaving = Member {

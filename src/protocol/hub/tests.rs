@@ -840,3 +840,57 @@ fn shrinking_keeps_every_client_and_room_working() {
     w.line(1, "newcomer");
     assert_eq!(w.take(3), ["*** newcomer joined #lobby"]);
 }
+
+#[test]
+fn new_rooms_past_max_rooms_are_refused_but_the_lobby_never_is() {
+    let mut w = World::new(Config {
+        max_rooms: 2,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.join(2, "carol");
+    w.line(1, "/join #a");
+    w.drain();
+    w.line(2, "/join #b");
+    let got = w.take(2);
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].starts_with("!!! ") && got[0].contains("2 rooms"),
+        "{got:?}"
+    );
+    w.line(2, "/join #A");
+    assert_eq!(
+        w.take(2),
+        ["*** You are now in #a with 1 other."],
+        "existing rooms stay open"
+    );
+    w.drain();
+    w.line(1, "/join #b");
+    assert_eq!(w.take(1), ["!!! there are already 2 rooms, the most this server allows; join one of them (see /rooms)"]);
+    w.line(0, "/join #b");
+    assert_eq!(
+        w.take(0),
+        ["*** You are now in #b with 0 others."],
+        "leaving the lobby empty frees it"
+    );
+    w.join(3, "dave");
+    w.line(3, "/rooms");
+    assert_eq!(
+        w.take(3),
+        ["*** 3 rooms: #a (2), #b (1), #lobby (1)"],
+        "newcomers always get a lobby"
+    );
+}
+
+#[test]
+fn absurd_limits_do_not_overflow() {
+    let mut w = World::new(Config {
+        login_timeout: Duration::MAX,
+        rate_limit: u32::MAX,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.advance(Duration::from_secs(3600));
+    assert_eq!(w.hub.nick(ClientId(0)), Some("alice"));
+}
