@@ -153,11 +153,13 @@ async fn finish_closing(stream: &mut TcpStream, linger: Duration) {
         return;
     }
     let drain = async {
-        let mut buf = [0u8; 4096];
         loop {
             if stream.readable().await.is_err() {
                 return;
             }
+            // Declared after the await, so that it is never part of the task's state: every
+            // idle connection's future would otherwise carry it.
+            let mut buf = [0u8; 4096];
             match stream.try_read(&mut buf) {
                 Ok(0) => return,
                 Ok(_) => {}
