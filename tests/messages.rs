@@ -177,6 +177,39 @@ fn leave_notices_stop_past_the_announce_limit(backend: Backend) {
     alice.expect("carol: marker");
 }
 
+/// After a crowd has come and gone (the point at which a server gives memory back, moving
+/// its event loop or restarting its runtime), it serves newcomers as before, and more than
+/// once.
+fn the_server_serves_on_after_a_crowd_has_come_and_gone(backend: Backend) {
+    let server = start(backend, config());
+    let addr = server.local_addr();
+    for round in 0..2 {
+        let crowd: Vec<Client> = (0..40)
+            .map(|i| Client::join(addr, &format!("c{round}x{i}")))
+            .collect();
+        drop(crowd);
+        // Once a probe finds itself alone and leaves, the server has had no client at all.
+        let mut probe = Client::join(addr, &format!("probe{round}"));
+        loop {
+            probe.send("/who");
+            if probe
+                .line_where(|l| l.contains(" in #lobby"))
+                .starts_with("*** 1 member ")
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(probe);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut alice = Client::join(addr, &format!("alice{round}"));
+        let mut bob = Client::join(addr, &format!("bob{round}"));
+        alice.line_where(|l| l.contains(&format!("bob{round} joined")));
+        bob.send("still serving");
+        alice.line_where(|l| l == format!("bob{round}: still serving"));
+    }
+}
+
 backend_tests!(
     a_line_reaches_everyone_else_and_is_not_echoed,
     lines_sent_together_arrive_in_order,
@@ -185,4 +218,5 @@ backend_tests!(
     a_reset_connection_is_announced_and_the_rest_carry_on,
     an_unterminated_last_line_is_delivered_at_end_of_input,
     leave_notices_stop_past_the_announce_limit,
+    the_server_serves_on_after_a_crowd_has_come_and_gone,
 );

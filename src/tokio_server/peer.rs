@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::inbound::{Inbound, Next};
@@ -23,7 +24,6 @@ use super::routes::{Acted, State};
 use crate::lifecycle::CLOSE_LINGER;
 use crate::outbox::{Flushed, Gather, Outbox};
 use crate::protocol::{ClientId, Departure};
-use crate::sys;
 
 /// Bytes read per `try_read`; the buffer lives on the stack only while reading.
 const READ_CHUNK: usize = 8 * 1024;
@@ -50,6 +50,8 @@ pub struct Shared {
     pub max_outbuf: usize,
     /// Set at shutdown: closing tasks then do not wait for their clients to close.
     pub shutting_down: AtomicBool,
+    /// A task that finds most clients gone tells the accept loop, which gives memory back.
+    pub reclaim: Notify,
 }
 
 impl Shared {
@@ -140,7 +142,7 @@ pub async fn serve(
         finish_closing(&mut stream, linger).await;
     }
     if give_memory_back {
-        sys::release_free_memory();
+        shared.reclaim.notify_one();
     }
 }
 
