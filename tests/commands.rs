@@ -149,10 +149,7 @@ fn history_flag_bounds_the_replay(backend: Backend) {
     }
     alice.send("/who");
     alice.line_where(|l| l.contains("1 member"));
-    let mut bob = Client::connect(addr);
-    bob.read_prompt();
-    bob.send("bob");
-    assert!(bob.line().starts_with("*** Welcome, bob"));
+    let mut bob = Client::join(addr, "bob");
     bob.expect("*** Last 2 messages in #lobby:");
     bob.expect("alice: n4");
     bob.expect("alice: n5");
@@ -175,10 +172,7 @@ fn a_long_history_is_replayed_whole(backend: Backend) {
     alice.send_raw(said.as_bytes());
     alice.send("/who");
     alice.line_where(|l| l.contains("1 member"));
-    let mut bob = Client::connect(addr);
-    bob.read_prompt();
-    bob.send("bob");
-    assert!(bob.line().starts_with("*** Welcome, bob"));
+    let mut bob = Client::join(addr, "bob");
     bob.expect("*** Last 1500 messages in #lobby:");
     for n in 0..1500 {
         bob.expect(&format!("alice: n{n}"));
