@@ -146,48 +146,31 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> io::Result<()> {
     match &cli.mode {
-        Mode::Fanout(args) => {
-            let task = |senders| {
-                Task::new(
-                    Pace::Window(args.window),
-                    Stop::After(secs(args.crowd.duration)),
-                    senders,
-                )
-            };
-            talk(
-                cli,
-                "fanout",
-                &args.crowd,
-                task,
-                &[("window", args.window.to_string())],
-            )
-        }
-        Mode::Rate(args) => {
-            let task = |senders| {
-                Task::new(
-                    Pace::Rate(args.rate),
-                    Stop::After(secs(args.crowd.duration)),
-                    senders,
-                )
-            };
-            talk(
-                cli,
-                "rate",
-                &args.crowd,
-                task,
-                &[("rate", format!("{}", args.rate))],
-            )
-        }
+        Mode::Fanout(args) => talk(
+            cli,
+            "fanout",
+            &args.crowd,
+            Pace::Window(args.window),
+            &[("window", args.window.to_string())],
+        ),
+        Mode::Rate(args) => talk(
+            cli,
+            "rate",
+            &args.crowd,
+            Pace::Rate(args.rate),
+            &[("rate", format!("{}", args.rate))],
+        ),
         Mode::Idle(args) => idle(cli, args),
     }
 }
 
-/// The `fanout` and `rate` modes: connect the crowd, run one task, report.
+/// The `fanout` and `rate` modes: connect the crowd, let its senders talk at `pace` for the
+/// crowd's duration, report.
 fn talk(
     cli: &Cli,
     mode: &str,
     crowd: &Crowd,
-    task: impl Fn(usize) -> Task,
+    pace: Pace,
     extra: &[(&str, String)],
 ) -> io::Result<()> {
     let rss_before = cli.server_pid.and_then(rss_kib);
@@ -209,7 +192,7 @@ fn talk(
         connecting.elapsed().as_secs_f64(),
         crowd.duration
     );
-    let mut task = task(crowd.senders);
+    let mut task = Task::new(pace, Stop::After(secs(crowd.duration)), crowd.senders);
     task.line_bytes = crowd.line_bytes;
     let summary = with_progress(swarm.delivery_counter(), || swarm.run(task))?;
     let rss_loaded = cli.server_pid.and_then(rss_kib);
