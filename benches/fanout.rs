@@ -19,8 +19,8 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 
-use chat_tokio_stream::config::Config;
-use chat_tokio_stream::load::{Pace, Stop, Swarm, SwarmConfig, Task};
+use chat_load::{Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_tokio_stream::config::{Config, Location};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
 
 /// Senders in the throughput runs, and lines each keeps in flight.
@@ -36,6 +36,7 @@ fn server(backend: Backend) -> ServerHandle {
         rate_limit: 0,
         max_clients: 20_000,
         history: 0,
+        db: Location::Memory,
         ..Config::default()
     };
     server::start(backend, config).expect("the server starts")
@@ -55,7 +56,7 @@ fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> 
 }
 
 /// Runs `task` on `swarm` and insists that nothing was lost or duplicated.
-fn run(swarm: &mut Swarm, task: Task) -> chat_tokio_stream::load::Summary {
+fn run(swarm: &mut Swarm, task: Task) -> Summary {
     let summary = swarm.run(task).expect("the task runs");
     assert_eq!(
         (summary.lost, summary.duplicated),

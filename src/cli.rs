@@ -1,20 +1,28 @@
-//! The server's command line: flags, their defaults and their help text.
+//! The binary's command line: flags, their defaults and help, and the checks that refuse a
+//! value that makes no sense before the server starts, naming the flag and what it allows.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::config::Config;
-use crate::server::Backend;
+use chat_tokio_stream::config::{Config, Location};
+use chat_tokio_stream::server::Backend;
 
-/// A line-based TCP chat server. Connect with `nc localhost 8080` or `telnet localhost 8080`,
+/// The backend a build runs unless told otherwise: the Tokio reference in a build made to
+/// compare against it (that is all the `tokio-impl` feature is for), the product otherwise.
+#[cfg(feature = "tokio-impl")]
+const DEFAULT_BACKEND: &str = "tokio";
+#[cfg(not(feature = "tokio-impl"))]
+const DEFAULT_BACKEND: &str = "mio";
+
+/// A line-based chat server. Connect with `nc localhost 8080` or `telnet localhost 8080`,
 /// pick a nickname and talk. Log verbosity comes from RUST_LOG (default: info).
 #[derive(Debug, Parser)]
 #[command(name = "chat-tokio-stream", version, about)]
 pub struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    /// Address to listen on (a name such as localhost is resolved).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT", value_parser = socket_addr)]
     pub addr: SocketAddr,
 
     /// More nicknames nobody may take, comma-separated (server, admin, root, system,
@@ -23,74 +31,140 @@ pub struct Args {
     pub reserved_nicks: Vec<String>,
 
     /// Longest line a client may send, in bytes; longer lines are refused and discarded.
-    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..), value_name = "BYTES")]
-    pub max_line: u32,
+    #[arg(long, default_value = "2048", value_name = "BYTES", allow_hyphen_values = true, value_parser = within(1, 1 << 20))]
+    pub max_line: u64,
 
     /// Join and leave notices go to a room only while it has at most this many members.
-    #[arg(long, default_value_t = 200, value_name = "MEMBERS")]
-    pub announce_limit: usize,
+    #[arg(long, default_value = "200", value_name = "MEMBERS", allow_hyphen_values = true, value_parser = within(0, u64::MAX))]
+    pub announce_limit: u64,
 
-    /// How many of a room's last messages a client entering it is shown.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub history: usize,
+    /// How many of a room's last messages a client entering it is shown, and `/history`
+    /// shows by default.
+    #[arg(long, default_value = "20", value_name = "N", allow_hyphen_values = true, value_parser = within(0, 1000))]
+    pub history: u64,
 
-    /// Unsent output a client may have queued before it is disconnected as too slow.
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
-    pub max_outbuf: usize,
+    /// Unsent output a client's socket may refuse before it is disconnected as too slow.
+    #[arg(long, default_value = "1048576", value_name = "BYTES", allow_hyphen_values = true, value_parser = within(1, u64::MAX))]
+    pub max_outbuf: u64,
 
-    /// Lines per second a client may send, with bursts of twice that; excess lines are
-    /// dropped. 0 turns flood control off.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=1_000_000), value_name = "N")]
-    pub rate_limit: u32,
+    /// Lines per second a client may send, with bursts of twice that; past it, its lines are
+    /// taken at that pace. 0 turns flood control off.
+    #[arg(long, default_value = "10", value_name = "N", allow_hyphen_values = true, value_parser = within(0, 1_000_000))]
+    pub rate_limit: u64,
 
     /// Connections served at once; the next one is told the server is full and closed.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
-    pub max_clients: usize,
+    #[arg(long, default_value = "10000", value_name = "N", allow_hyphen_values = true, value_parser = within(1, u64::MAX))]
+    pub max_clients: u64,
 
     /// Seconds a connection may take to choose a nickname before it is closed (up to a year).
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=31_536_000), value_name = "SECS")]
+    #[arg(long, default_value = "60", value_name = "SECS", allow_hyphen_values = true, value_parser = within(1, 31_536_000))]
     pub login_timeout: u64,
 
-    /// Rooms that may exist at once (#lobby is always allowed); each keeps its history.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    pub max_rooms: usize,
+    /// Rooms that may exist at once (#lobby is always allowed).
+    #[arg(long, default_value = "1000", value_name = "N", allow_hyphen_values = true, value_parser = within(1, u64::MAX))]
+    pub max_rooms: u64,
 
-    /// Which server to run: the mio event loop or the Tokio reference.
-    #[cfg(feature = "tokio-impl")]
-    #[arg(long, value_enum, default_value = "tokio")]
+    /// The SQLite file that keeps room history (created if missing); `:memory:` keeps
+    /// nothing on disk.
+    #[arg(long, default_value = "chat.db", value_name = "PATH")]
+    pub db: String,
+
+    /// Messages older than this many days are deleted; 0 keeps everything.
+    #[arg(long, default_value = "30", value_name = "DAYS", allow_hyphen_values = true, value_parser = within(0, 100_000))]
+    pub retain_days: u64,
+
+    /// Which server to run: the mio event loop (the product) or the Tokio reference (only in
+    /// a build with `--features tokio-impl`, where it is the default).
+    #[arg(long, default_value = DEFAULT_BACKEND, value_name = "mio|tokio", value_parser = backend)]
     pub backend: Backend,
 }
 
 impl Args {
-    /// The server implementation to run: always mio, unless built with `tokio-impl`, where
-    /// `--backend` chooses and Tokio is the default.
-    pub fn backend(&self) -> Backend {
-        #[cfg(feature = "tokio-impl")]
-        return self.backend;
-        #[cfg(not(feature = "tokio-impl"))]
-        return Backend::Mio;
-    }
-
     /// The server settings these flags describe.
     pub fn config(&self) -> Config {
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         Config {
             addr: self.addr,
             reserved_nicks: self.reserved_nicks.clone(),
-            max_line: self.max_line as usize,
-            announce_limit: self.announce_limit,
-            history: self.history,
-            max_outbuf: self.max_outbuf,
-            rate_limit: self.rate_limit,
-            max_clients: self.max_clients,
+            max_line: size(self.max_line),
+            announce_limit: size(self.announce_limit),
+            history: size(self.history),
+            max_outbuf: size(self.max_outbuf),
+            rate_limit: u32::try_from(self.rate_limit).unwrap_or(u32::MAX),
+            max_clients: size(self.max_clients),
             login_timeout: Duration::from_secs(self.login_timeout),
-            max_rooms: self.max_rooms,
+            max_rooms: size(self.max_rooms),
+            db: Location::parse(&self.db),
+            retain_days: u32::try_from(self.retain_days).unwrap_or(u32::MAX),
         }
+    }
+}
+
+/// A parser for whole numbers from `min` to `max`, whose errors say what is allowed (clap
+/// adds the flag's name): "-1" gets "must be at least 0", not "unexpected argument".
+fn within(min: u64, max: u64) -> impl Fn(&str) -> Result<u64, String> + Clone {
+    move |text| {
+        let range = if max == u64::MAX {
+            format!("a whole number, at least {min}")
+        } else {
+            format!("a whole number from {min} to {max}")
+        };
+        let value: i128 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("expected {range}"))?;
+        if value < i128::from(min) {
+            return Err(format!("must be at least {min} ({range})"));
+        }
+        u64::try_from(value)
+            .ok()
+            .filter(|&value| value <= max)
+            .ok_or_else(|| format!("must be at most {max} ({range})"))
+    }
+}
+
+/// An address to listen on, with names resolved; an IPv4 address is preferred, so that
+/// `localhost` means 127.0.0.1, where `nc localhost` connects first on most systems.
+fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    let addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("expected HOST:PORT, such as 127.0.0.1:8080 ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{text} names no address"))
+}
+
+/// `mio` or `tokio`; the latter only in a build that has it.
+fn backend(text: &str) -> Result<Backend, String> {
+    match text {
+        "mio" => Ok(Backend::Mio),
+        #[cfg(feature = "tokio-impl")]
+        "tokio" => Ok(Backend::Tokio),
+        #[cfg(not(feature = "tokio-impl"))]
+        "tokio" => Err(
+            "the Tokio reference server is not in this build; build with --features tokio-impl"
+                .into(),
+        ),
+        _ => Err("expected mio or tokio".into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
+
+    fn error(args: &[&str]) -> String {
+        let mut argv = vec!["chat-tokio-stream"];
+        argv.extend_from_slice(args);
+        let error = Args::try_parse_from(argv).expect_err("refused");
+        assert_eq!(error.kind(), ErrorKind::ValueValidation, "{error}");
+        error.to_string()
+    }
 
     #[test]
     fn the_defaults_are_the_contracts() {
@@ -105,29 +179,9 @@ mod tests {
         assert_eq!(config.max_clients, expected.max_clients);
         assert_eq!(config.login_timeout, expected.login_timeout);
         assert_eq!(config.max_rooms, expected.max_rooms);
+        assert_eq!(config.db, expected.db);
+        assert_eq!(config.retain_days, expected.retain_days);
         assert!(config.reserved_nicks.is_empty());
-    }
-
-    #[cfg(feature = "tokio-impl")]
-    #[test]
-    fn the_tokio_build_runs_tokio_unless_told_otherwise() {
-        assert_eq!(
-            Args::parse_from(["chat-tokio-stream"]).backend(),
-            Backend::Tokio
-        );
-        assert_eq!(
-            Args::parse_from(["chat-tokio-stream", "--backend", "mio"]).backend(),
-            Backend::Mio
-        );
-    }
-
-    #[cfg(not(feature = "tokio-impl"))]
-    #[test]
-    fn the_default_build_runs_mio() {
-        assert_eq!(
-            Args::parse_from(["chat-tokio-stream"]).backend(),
-            Backend::Mio
-        );
     }
 
     #[test]
@@ -154,6 +208,12 @@ mod tests {
             "9",
             "--max-rooms",
             "3",
+            "--db",
+            ":memory:",
+            "--retain-days",
+            "0",
+            "--backend",
+            "mio",
         ]);
         let config = args.config();
         assert_eq!(config.addr.port(), 9000);
@@ -166,5 +226,54 @@ mod tests {
         assert_eq!(config.max_clients, 7);
         assert_eq!(config.login_timeout, Duration::from_secs(9));
         assert_eq!(config.max_rooms, 3);
+        assert_eq!(config.db, Location::Memory);
+        assert_eq!(config.retain_days, 0);
+        assert_eq!(args.backend, Backend::Mio);
+    }
+
+    #[test]
+    fn values_that_make_no_sense_are_refused_naming_the_flag_and_the_range() {
+        for flag in ["--max-outbuf", "--max-clients", "--max-rooms", "--max-line"] {
+            let message = error(&[flag, "0"]);
+            assert!(message.contains(flag), "{message}");
+            assert!(message.contains("must be at least 1"), "{message}");
+        }
+        let message = error(&["--history", "-1"]);
+        assert!(message.contains("--history"), "{message}");
+        assert!(message.contains("must be at least 0"), "{message}");
+        let message = error(&["--login-timeout", "99999999999"]);
+        assert!(message.contains("must be at most 31536000"), "{message}");
+        let message = error(&["--rate-limit", "lots"]);
+        assert!(
+            message.contains("a whole number from 0 to 1000000"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_host_name_resolves() {
+        let args = Args::parse_from(["chat-tokio-stream", "--addr", "localhost:8080"]);
+        assert!(args.addr.ip().is_loopback());
+        assert_eq!(args.addr.port(), 8080);
+    }
+
+    #[cfg(feature = "tokio-impl")]
+    #[test]
+    fn the_tokio_build_runs_tokio_unless_told_otherwise() {
+        assert_eq!(
+            Args::parse_from(["chat-tokio-stream"]).backend,
+            Backend::Tokio
+        );
+    }
+
+    #[cfg(not(feature = "tokio-impl"))]
+    #[test]
+    fn the_default_build_runs_mio_and_says_what_tokio_needs() {
+        assert_eq!(
+            Args::parse_from(["chat-tokio-stream"]).backend,
+            Backend::Mio
+        );
+        let message = error(&["--backend", "tokio"]);
+        assert!(message.contains("--features tokio-impl"), "{message}");
     }
 }

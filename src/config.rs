@@ -1,10 +1,14 @@
-//! Every tunable of the server in one plain struct, shared by the chat core and both drivers.
+//! Every tunable of the server in one plain struct, shared by the chat core, the services
+//! and both drivers.
 //!
-//! The defaults are the ones ../shared/CONTRACT.md fixes; the command line (see `cli`) only
-//! overrides them. Keeping the struct free of I/O lets tests build a server with any limits.
+//! The defaults are the ones the protocol (docs/PROTOCOL.md) fixes; the binary's command line
+//! only overrides them. Keeping the struct free of I/O lets tests build a server with any
+//! limits.
 
 use std::net::SocketAddr;
 use std::time::Duration;
+
+pub use crate::services::store::Location;
 
 /// The settings a server runs with.
 #[derive(Clone, Debug)]
@@ -29,8 +33,12 @@ pub struct Config {
     /// most a year is honoured).
     pub login_timeout: Duration,
     /// Rooms that may exist at once; `/join` of a new room past it is refused (`#lobby` is
-    /// never refused). Each room keeps its history, so rooms are memory.
+    /// never refused).
     pub max_rooms: usize,
+    /// Where room history is kept (`--db`).
+    pub db: Location,
+    /// Messages older than this many days are deleted from the store; 0 keeps everything.
+    pub retain_days: u32,
 }
 
 impl Default for Config {
@@ -47,6 +55,8 @@ impl Default for Config {
             max_clients: 10_000,
             login_timeout: Duration::from_secs(60),
             max_rooms: 1000,
+            db: Location::File("chat.db".into()),
+            retain_days: 30,
         }
     }
 }

@@ -76,11 +76,6 @@ impl SpareQueues {
     fn take(&mut self) -> VecDeque<Line> {
         self.queues.pop().unwrap_or_default()
     }
-
-    /// Frees every kept queue (the server is giving memory back).
-    pub fn clear(&mut self) {
-        self.queues = Vec::new();
-    }
 }
 
 /// Lines queued for one connection.

@@ -15,7 +15,7 @@ use crate::shutdown::Shutdown;
 use crate::tokio_server::TokioServer;
 
 /// Which server implementation to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The single-threaded mio event loop: the product.
     Mio,

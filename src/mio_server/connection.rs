@@ -1,10 +1,8 @@
-//! One accepted socket as the event loop sees it: the stream, its outbox and its flags.
+//! One accepted socket as the event loop sees it: its transport, its codec, its outbox and
+//! where it is in its life.
 
-use std::net::SocketAddr;
-use std::time::Instant;
-
-use mio::net::TcpStream;
-
+use super::codec::Codec;
+use super::io::Io;
 use crate::outbox::Outbox;
 
 /// Where a connection is in its life.
@@ -12,42 +10,26 @@ use crate::outbox::Outbox;
 pub enum Phase {
     /// Reading and writing.
     Open,
-    /// The chat core is done with it: write what is queued, then close; give up at
-    /// `deadline`. Input is ignored.
-    Closing {
-        /// When to drop the connection even if its output is not all written.
-        deadline: Instant,
-    },
+    /// The chat core is done with it: write what is queued, then close; input is ignored.
+    /// Dropped at its linger deadline if the client does not take its last lines.
+    Closing,
     /// Everything is written and the write side shut (the client has its FIN); what the
-    /// client still sends is read and thrown away until it closes or `deadline`. Closing with
-    /// unread input would make the kernel reset the connection, and a reset can destroy
-    /// lines the client has not read yet (its goodbye, or the reason it was refused).
-    Draining {
-        /// When to drop the connection whether or not the client has closed.
-        deadline: Instant,
-    },
+    /// client still sends is read and thrown away until it closes or the linger deadline.
+    /// Closing with unread input would make the kernel reset the connection, and a reset can
+    /// destroy lines the client has not read yet (its goodbye, or why it was refused).
+    Draining,
     /// The socket failed: nothing more is read or queued; dropped after the current step.
     Failed,
-}
-
-impl Phase {
-    /// The give-up time of a closing or draining connection.
-    pub fn deadline(self) -> Option<Instant> {
-        match self {
-            Phase::Closing { deadline } | Phase::Draining { deadline } => Some(deadline),
-            Phase::Open | Phase::Failed => None,
-        }
-    }
 }
 
 /// A client connection owned by the event loop's slab.
 #[derive(Debug)]
 pub struct Connection {
-    /// The socket, registered with the poll under the connection's slab key.
-    pub stream: TcpStream,
-    /// For log lines.
-    pub peer: SocketAddr,
-    /// Lines waiting to be written.
+    /// The transport, registered with the poll under the connection's slab key.
+    pub io: Io,
+    /// How its bytes become chat input.
+    pub codec: Codec,
+    /// Output waiting to be written.
     pub outbox: Outbox,
     /// Open, closing, draining or failed.
     pub phase: Phase,
@@ -55,18 +37,33 @@ pub struct Connection {
     pub flush_pending: bool,
     /// Registered for writable events (only while output is blocked).
     pub wants_writable: bool,
+    /// The chat core holds input of this client: do not read it until told to resume.
+    pub paused: bool,
+    /// Already in the list of connections to read again next pass.
+    pub revisit_pending: bool,
 }
 
 impl Connection {
     /// A freshly accepted connection.
-    pub fn new(stream: TcpStream, peer: SocketAddr) -> Self {
+    pub fn new(io: Io, codec: Codec) -> Self {
         Connection {
-            stream,
-            peer,
+            io,
+            codec,
             outbox: Outbox::default(),
             phase: Phase::Open,
             flush_pending: false,
             wants_writable: false,
+            paused: false,
+            revisit_pending: false,
+        }
+    }
+
+    /// True if the loop should read this connection: open and not paused, or draining.
+    pub fn wants_input(&self) -> bool {
+        match self.phase {
+            Phase::Open => !self.paused,
+            Phase::Draining => true,
+            Phase::Closing | Phase::Failed => false,
         }
     }
 }

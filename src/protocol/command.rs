@@ -8,10 +8,14 @@ const NICK_USAGE: &str = "/nick NEW";
 const ME_USAGE: &str = "/me ACTION";
 const MSG_USAGE: &str = "/msg NICK TEXT";
 const JOIN_USAGE: &str = "/join #room";
+const HISTORY_USAGE: &str = "/history [N]";
+
+/// The most messages `/history` shows at once.
+pub const MAX_HISTORY_REQUEST: usize = 1000;
 
 /// Every command with its usage and what it does: the source of `/help` and of the usage
 /// errors, so the two can never disagree.
-pub const COMMANDS: [(&str, &str); 9] = [
+pub const COMMANDS: [(&str, &str); 10] = [
     ("/help", "list the commands"),
     (NICK_USAGE, "change your nickname"),
     ("/who", "list the members of your room"),
@@ -22,6 +26,10 @@ pub const COMMANDS: [(&str, &str); 9] = [
         "leave your room and enter #room (created if new)",
     ),
     ("/rooms", "list the rooms and how many are in each"),
+    (
+        HISTORY_USAGE,
+        "show the last N messages of your room (up to 1000)",
+    ),
     ("/quit [MESSAGE]", "leave, with an optional parting message"),
     ("//text", "send a line that starts with a slash"),
 ];
@@ -33,7 +41,8 @@ pub enum Input<'a> {
     Chat(&'a str),
     /// A well-formed command.
     Command(Command<'a>),
-    /// A known command without the arguments it needs; holds its usage line.
+    /// A known command without the arguments it needs, or with ones it cannot take; holds
+    /// its usage line.
     Usage(&'static str),
     /// A command nobody knows; holds the name as typed.
     Unknown(&'a str),
@@ -63,6 +72,8 @@ pub enum Command<'a> {
     Rooms,
     /// `/quit [MESSAGE]`
     Quit(Option<&'a str>),
+    /// `/history [N]`: N from 1 to [`MAX_HISTORY_REQUEST`], if given.
+    History(Option<usize>),
 }
 
 /// Reads one (already sanitised, non-blank) line.
@@ -99,6 +110,13 @@ pub fn parse(line: &str) -> Input<'_> {
         }),
         "rooms" => Input::Command(Command::Rooms),
         "quit" => Input::Command(Command::Quit(argument)),
+        "history" => match argument.map(str::parse::<usize>) {
+            None => Input::Command(Command::History(None)),
+            Some(Ok(n)) if (1..=MAX_HISTORY_REQUEST).contains(&n) => {
+                Input::Command(Command::History(Some(n)))
+            }
+            Some(_) => Input::Usage(HISTORY_USAGE),
+        },
         _ => Input::Unknown(line.split_whitespace().next().unwrap_or(line)),
     }
 }
@@ -138,6 +156,11 @@ mod tests {
             Input::Command(Command::Quit(Some("see you")))
         );
         assert_eq!(parse("/help\textra"), Input::Command(Command::Help));
+        assert_eq!(parse("/history"), Input::Command(Command::History(None)));
+        assert_eq!(
+            parse("/HISTORY 50"),
+            Input::Command(Command::History(Some(50)))
+        );
     }
 
     #[test]
@@ -147,6 +170,9 @@ mod tests {
         assert_eq!(parse("/msg bob"), Input::Usage("/msg NICK TEXT"));
         assert_eq!(parse("/msg bob   "), Input::Usage("/msg NICK TEXT"));
         assert_eq!(parse("/join"), Input::Usage("/join #room"));
+        assert_eq!(parse("/history 0"), Input::Usage("/history [N]"));
+        assert_eq!(parse("/history 1001"), Input::Usage("/history [N]"));
+        assert_eq!(parse("/history lots"), Input::Usage("/history [N]"));
     }
 
     #[test]

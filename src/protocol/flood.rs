@@ -1,25 +1,13 @@
-//! Flood control: a token bucket per client, on the driver's clock.
+//! Flood control that paces instead of dropping: a token bucket per client, on the driver's
+//! clock.
 //!
-//! A client may send `rate` lines per second on average and bursts of `2 × rate`: enough
-//! for a paste of a few lines, not for a script. Lines past the limit are dropped, and the
-//! sender is told at most once per second, so that the warnings are not a flood of their
-//! own. Time comes in as an argument: the core never reads a clock.
+//! A client may send `rate` lines per second on average and bursts of `2 × rate`: enough for
+//! a paste of a few lines at once. Past the burst its lines are not dropped; the core stops
+//! taking them and takes the next one when the bucket has a token again, so a pasted block
+//! arrives whole, just paced. The sender is told once per episode (an episode ends when its
+//! bucket is full again). Time comes in as an argument: the core never reads a clock.
 
 use std::time::{Duration, Instant};
-
-/// How often a flooding client is told that lines are being dropped.
-const WARN_INTERVAL: Duration = Duration::from_secs(1);
-
-/// What to do with a line.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Within the limit: act on it.
-    Admit,
-    /// Over the limit: drop it and tell the sender.
-    DropAndWarn,
-    /// Over the limit, and the sender was told less than a second ago: just drop it.
-    Drop,
-}
 
 /// The per-second rate and burst, shared by every client.
 #[derive(Debug, Clone, Copy)]
@@ -42,8 +30,8 @@ pub struct FloodGate {
     tokens: f32,
     /// When `tokens` was last brought up to date.
     updated: Instant,
-    /// When the client was last told its lines are dropped.
-    warned: Option<Instant>,
+    /// The client was told it is being slowed down, and has not been idle since.
+    told: bool,
 }
 
 impl FloodGate {
@@ -52,29 +40,43 @@ impl FloodGate {
         FloodGate {
             tokens: limit.burst(),
             updated: now,
-            warned: None,
+            told: false,
         }
     }
 
-    /// Decides about one line sent at `now`.
-    pub fn check(&mut self, limit: RateLimit, now: Instant) -> Verdict {
+    /// Whether a line may be taken at `now`. Takes nothing: see [`FloodGate::take`].
+    pub fn ready(&mut self, limit: RateLimit, now: Instant) -> bool {
         if limit.per_second == 0 {
-            return Verdict::Admit;
+            return true;
         }
         let elapsed = now.saturating_duration_since(self.updated).as_secs_f32();
         self.tokens = (self.tokens + elapsed * limit.per_second as f32).min(limit.burst());
         self.updated = now;
-        if self.tokens >= 1.0 {
+        if self.tokens >= limit.burst() {
+            self.told = false;
+        }
+        self.tokens >= 1.0
+    }
+
+    /// Spends one line's token (after [`FloodGate::ready`] said yes, for a line that counts).
+    pub fn take(&mut self, limit: RateLimit) {
+        if limit.per_second > 0 {
             self.tokens -= 1.0;
-            return Verdict::Admit;
         }
-        match self.warned {
-            Some(warned) if now.saturating_duration_since(warned) < WARN_INTERVAL => Verdict::Drop,
-            _ => {
-                self.warned = Some(now);
-                Verdict::DropAndWarn
-            }
-        }
+    }
+
+    /// When the next line may be taken, for a client that is not [`FloodGate::ready`].
+    pub fn next_token_at(&self, limit: RateLimit) -> Instant {
+        let missing = (1.0 - self.tokens).max(0.0);
+        let rate = limit.per_second.max(1) as f32;
+        // Round up to the millisecond, so that the wake-up finds the token there.
+        let wait = Duration::from_secs_f32(missing / rate) + Duration::from_millis(1);
+        self.updated + wait
+    }
+
+    /// True the first time in an episode of being slowed down: the client should be told.
+    pub fn first_slowdown(&mut self) -> bool {
+        !std::mem::replace(&mut self.told, true)
     }
 }
 
@@ -84,50 +86,64 @@ mod tests {
 
     const TEN: RateLimit = RateLimit { per_second: 10 };
 
-    fn verdicts(gate: &mut FloodGate, at: Instant, lines: usize) -> Vec<Verdict> {
-        (0..lines).map(|_| gate.check(TEN, at)).collect()
+    /// Takes lines at `at` while the gate allows, up to `lines`; returns how many it took.
+    fn take_up_to(gate: &mut FloodGate, at: Instant, lines: usize) -> usize {
+        let mut taken = 0;
+        while taken < lines && gate.ready(TEN, at) {
+            gate.take(TEN);
+            taken += 1;
+        }
+        taken
     }
 
     #[test]
-    fn a_burst_of_twice_the_rate_passes_then_lines_drop_with_one_warning() {
+    fn a_burst_of_twice_the_rate_passes_then_the_gate_closes() {
         let start = Instant::now();
         let mut gate = FloodGate::new(TEN, start);
-        let got = verdicts(&mut gate, start, 25);
-        assert!(got[..20].iter().all(|v| *v == Verdict::Admit));
-        assert_eq!(got[20], Verdict::DropAndWarn);
-        assert!(got[21..].iter().all(|v| *v == Verdict::Drop));
+        assert_eq!(take_up_to(&mut gate, start, 25), 20);
+        assert!(!gate.ready(TEN, start));
     }
 
     #[test]
-    fn tokens_come_back_at_the_rate_and_warnings_at_most_once_a_second() {
+    fn the_next_token_comes_at_the_rate() {
         let start = Instant::now();
         let mut gate = FloodGate::new(TEN, start);
-        verdicts(&mut gate, start, 21);
-        let later = start + Duration::from_millis(500);
-        let got = verdicts(&mut gate, later, 6);
-        assert_eq!(
-            got[..5],
-            [
-                Verdict::Admit,
-                Verdict::Admit,
-                Verdict::Admit,
-                Verdict::Admit,
-                Verdict::Admit
-            ]
+        take_up_to(&mut gate, start, 20);
+        let next = gate.next_token_at(TEN);
+        let wait = next - start;
+        assert!(
+            wait >= Duration::from_millis(100) && wait <= Duration::from_millis(102),
+            "{wait:?}"
         );
-        assert_eq!(got[5], Verdict::Drop, "warned half a second ago");
-        let much_later = start + Duration::from_millis(1500);
-        let got = verdicts(&mut gate, much_later, 12);
-        assert!(got[..10].iter().all(|v| *v == Verdict::Admit));
-        assert_eq!(got[10], Verdict::DropAndWarn);
+        assert!(gate.ready(TEN, next));
+        assert_eq!(
+            take_up_to(&mut gate, start + Duration::from_millis(500), 10),
+            5
+        );
+    }
+
+    #[test]
+    fn the_client_is_told_once_per_episode() {
+        let start = Instant::now();
+        let mut gate = FloodGate::new(TEN, start);
+        take_up_to(&mut gate, start, 20);
+        assert!(gate.first_slowdown());
+        assert!(!gate.first_slowdown());
+        take_up_to(&mut gate, start + Duration::from_millis(200), 1);
+        assert!(!gate.first_slowdown(), "still the same episode");
+        let idle = start + Duration::from_secs(3);
+        assert!(gate.ready(TEN, idle));
+        assert!(gate.first_slowdown(), "a full bucket ended the episode");
     }
 
     #[test]
     fn the_bucket_never_holds_more_than_the_burst() {
         let start = Instant::now();
         let mut gate = FloodGate::new(TEN, start);
-        let got = verdicts(&mut gate, start + Duration::from_secs(3600), 21);
-        assert_eq!(got.iter().filter(|v| **v == Verdict::Admit).count(), 20);
+        assert_eq!(
+            take_up_to(&mut gate, start + Duration::from_secs(3600), 30),
+            20
+        );
     }
 
     #[test]
@@ -135,6 +151,10 @@ mod tests {
         let off = RateLimit { per_second: 0 };
         let start = Instant::now();
         let mut gate = FloodGate::new(off, start);
-        assert!((0..10_000).all(|_| gate.check(off, start) == Verdict::Admit));
+        assert!((0..10_000).all(|_| {
+            let ready = gate.ready(off, start);
+            gate.take(off);
+            ready
+        }));
     }
 }

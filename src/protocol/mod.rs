@@ -1,18 +1,25 @@
 //! The sans-IO chat core: every chat rule, written once, shared by both servers.
 //!
 //! Nothing here reads a socket or a clock. Drivers feed a [`Hub`] with what happened and
-//! receive its decisions through a [`Sink`].
+//! receive its decisions through a [`Sink`]; work that must not run on the driver's thread
+//! leaves as a [`Request`] and comes back as a [`Completion`].
 
+pub mod clock;
 pub mod command;
 pub mod flood;
+pub mod history;
 pub mod hub;
 pub mod line;
 pub mod nick;
+pub mod request;
 pub mod room;
 pub mod sink;
+pub mod telnet;
 pub mod text;
 pub mod wire;
 
-pub use hub::{Departure, Hub};
-pub use sink::{ClientId, RoomId, Sink};
+pub use clock::WallClock;
+pub use hub::{Departure, Hub, Peer};
+pub use request::{Completion, Kind, Record, Request, StoreRequest, Ticket};
+pub use sink::{ClientId, Flow, Sink};
 pub use wire::Line;

@@ -1,15 +1,20 @@
-//! A room: its name rules, who is in it, and its recent messages.
+//! A room: its name rules, and who is in it.
 //!
 //! Members sit in a `Vec` in no particular order. Each client remembers its slot in that
 //! array, so leaving is a swap-remove: O(1), no search, no hashing. Fan-out to a room reads
-//! the array front to back. The last few chat lines are kept as the very `Line`s that were
-//! fanned out, so replaying them to a newcomer copies nothing.
+//! the array front to back. A room's recent messages live apart, in the history cache, since
+//! they outlive the room. The `/who` listing is kept once built, until the members change,
+//! so that asking again and again costs a few shared lines, not a sort of the whole room.
 
-use std::collections::VecDeque;
 use std::fmt;
+use std::sync::Arc;
 
 use super::sink::ClientId;
 use super::wire::Line;
+
+/// A room, as the core numbers it: valid while the room exists, reused after it is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomId(pub usize);
 
 /// The room every client enters once it has a nickname.
 pub const LOBBY: &str = "#lobby";
@@ -64,15 +69,16 @@ pub fn fold(name: &str) -> Box<str> {
     name.to_ascii_lowercase().into_boxed_str()
 }
 
-/// One room, its members and its recent messages.
+/// One room and its members.
 #[derive(Debug)]
 pub struct Room {
     /// The name as first written, `#` included.
-    name: Box<str>,
+    name: Arc<str>,
     /// The members, in no particular order.
     members: Vec<ClientId>,
-    /// The last chat lines and actions, oldest first.
-    history: VecDeque<Line>,
+    /// The `/who` listing, built on demand and dropped when the members or their names
+    /// change.
+    listing: Option<Arc<[Line]>>,
 }
 
 impl Room {
@@ -81,33 +87,12 @@ impl Room {
         Room {
             name: name.into(),
             members: Vec::new(),
-            history: VecDeque::new(),
+            listing: None,
         }
-    }
-
-    /// Keeps `line` among the room's last `keep` messages.
-    pub fn remember(&mut self, line: &Line, keep: usize) {
-        if keep == 0 {
-            return;
-        }
-        if self.history.len() >= keep {
-            self.history.pop_front();
-        }
-        self.history.push_back(line.clone());
-    }
-
-    /// Gives back the member array's spare capacity.
-    pub fn shrink_to_fit(&mut self) {
-        self.members.shrink_to_fit();
-    }
-
-    /// The remembered messages, oldest first.
-    pub fn history(&self) -> &VecDeque<Line> {
-        &self.history
     }
 
     /// The room's name, `#` included.
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &Arc<str> {
         &self.name
     }
 
@@ -118,6 +103,7 @@ impl Room {
 
     /// Adds `client` and returns its slot, which the caller keeps for [`Room::remove`].
     pub fn add(&mut self, client: ClientId) -> usize {
+        self.listing = None;
         self.members.push(client);
         self.members.len() - 1
     }
@@ -128,15 +114,30 @@ impl Room {
         if slot >= self.members.len() {
             return None;
         }
+        self.listing = None;
         self.members.swap_remove(slot);
         self.members.get(slot).copied()
+    }
+
+    /// The `/who` listing, if it was built since the members last changed.
+    pub fn listing(&self) -> Option<&Arc<[Line]>> {
+        self.listing.as_ref()
+    }
+
+    /// Keeps a freshly built `/who` listing.
+    pub fn set_listing(&mut self, listing: Arc<[Line]>) {
+        self.listing = Some(listing);
+    }
+
+    /// A member changed its name: the listing is out of date.
+    pub fn forget_listing(&mut self) {
+        self.listing = None;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::wire::Encoder;
 
     #[test]
     fn room_names_get_their_hash_and_follow_the_rules() {
@@ -148,19 +149,6 @@ mod tests {
         assert_eq!(normalise_name("#a b"), Err(RoomNameError::BadCharacter));
         assert_eq!(normalise_name("##a"), Err(RoomNameError::BadCharacter));
         assert_eq!(normalise_name("#café"), Err(RoomNameError::BadCharacter));
-    }
-
-    #[test]
-    fn history_keeps_the_last_messages_in_order() {
-        let mut enc = Encoder::default();
-        let mut room = Room::new("#r");
-        for n in 0..5 {
-            room.remember(&enc.encode(format_args!("a: {n}")), 3);
-        }
-        let kept: Vec<&[u8]> = room.history().iter().map(Line::as_bytes).collect();
-        assert_eq!(kept, [&b"a: 2\n"[..], b"a: 3\n", b"a: 4\n"]);
-        room.remember(&enc.encode(format_args!("a: x")), 0);
-        assert_eq!(room.history().len(), 3);
     }
 
     #[test]

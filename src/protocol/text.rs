@@ -5,8 +5,12 @@
 //! bidi override can make a line read differently from what it says. So before anything is
 //! delivered: invalid UTF-8 becomes U+FFFD; C0 and C1 control characters (TAB excepted) and
 //! DEL are removed; whole ANSI escape sequences (CSI, OSC and other strings, two-byte
-//! escapes) are removed, not just their ESC, so no `[31m` debris is left behind; and the
-//! Unicode bidi embedding, override and isolate controls are removed.
+//! escapes) are removed, not just their ESC, so no `[31m` debris is left behind; the
+//! Unicode bidi embedding, override and isolate controls and the bidi marks are removed; and
+//! so are the characters that show nothing yet change what a line says or where it breaks:
+//! line and paragraph separators, zero-width spaces, word joiners, the soft hyphen and the
+//! byte-order mark. The zero-width joiner and non-joiner (U+200D, U+200C) stay, because emoji
+//! sequences and several scripts need them, and so do variation selectors.
 
 /// Escape-sequence parsing state, carried from one character to the next.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,7 +84,7 @@ fn plain(c: char, out: &mut String) -> Escape {
             out.push(c);
             Escape::None
         }
-        c if c.is_control() || is_bidi_control(c) => Escape::None,
+        c if c.is_control() || is_bidi_control(c) || is_invisible(c) => Escape::None,
         c => {
             out.push(c);
             Escape::None
@@ -88,10 +92,33 @@ fn plain(c: char, out: &mut String) -> Escape {
     }
 }
 
-/// The bidi embedding and override controls (U+202A..U+202E) and the isolates
-/// (U+2066..U+2069): the characters behind "Trojan Source" text.
+/// The bidi embedding and override controls (U+202A..U+202E), the isolates
+/// (U+2066..U+2069) and the bidi marks (LRM, RLM, ALM): the characters behind "Trojan Source"
+/// text.
 fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+    )
+}
+
+/// Characters that show nothing but break or disguise text: line and paragraph separators,
+/// zero-width space, word joiner and invisible operators, deprecated format controls, the
+/// soft hyphen, the Mongolian vowel separator, the byte-order mark and the interlinear
+/// annotation controls. Not the joiners U+200C and U+200D, which emoji and scripts need.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}'
+            | '\u{2029}'
+            | '\u{200b}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206a}'..='\u{206f}'
+            | '\u{00ad}'
+            | '\u{180e}'
+            | '\u{feff}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
 }
 
 #[cfg(test)]
@@ -156,6 +183,27 @@ mod tests {
     }
 
     #[test]
+    fn bidi_marks_separators_and_invisible_characters_are_removed() {
+        assert_eq!(
+            clean(
+                "a\u{200e}b\u{200f}c\u{61c}d\u{2028}e\u{2029}f\u{200b}g\u{2060}h\u{feff}i\u{ad}j"
+                    .as_bytes()
+            ),
+            "abcdefghij"
+        );
+    }
+
+    #[test]
+    fn the_joiners_emoji_need_are_kept() {
+        let family = "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}";
+        assert_eq!(clean(family.as_bytes()), family);
+        assert_eq!(
+            clean("\u{2764}\u{fe0f} ab\u{200c}c".as_bytes()),
+            "\u{2764}\u{fe0f} ab\u{200c}c"
+        );
+    }
+
+    #[test]
     fn blank_means_only_whitespace() {
         assert!(is_blank(" \t "));
         assert!(is_blank(""));
@@ -169,7 +217,7 @@ mod tests {
         /// True if a terminal can show `text` as it is.
         fn is_terminal_safe(text: &str) -> bool {
             text.chars()
-                .all(|c| c == '\t' || !(c.is_control() || is_bidi_control(c)))
+                .all(|c| c == '\t' || !(c.is_control() || is_bidi_control(c) || is_invisible(c)))
         }
 
         /// Bytes rich in escapes, controls, bidi controls and broken UTF-8.
@@ -190,6 +238,10 @@ mod tests {
                 "\u{9d}".as_bytes(),
                 "\u{202e}".as_bytes(),
                 "\u{2066}".as_bytes(),
+                "\u{200f}".as_bytes(),
+                "\u{2028}".as_bytes(),
+                "\u{200b}".as_bytes(),
+                "\u{200d}".as_bytes(),
                 "é".as_bytes(),
                 b"\xff",
                 b"\xe2\x80",

@@ -11,11 +11,20 @@ use std::fmt;
 use std::io::Write;
 use std::sync::Arc;
 
+use super::clock::Stamp;
+use super::request::Kind;
+
 /// One or more complete server lines (each ending in `\n`), immutable and cheap to clone.
+/// Rarely, bytes a transport speaks instead (a Telnet answer).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Line(Arc<[u8]>);
 
 impl Line {
+    /// Bytes sent as they are, not a line: a Telnet answer.
+    pub fn raw(bytes: &[u8]) -> Line {
+        Line(Arc::from(bytes))
+    }
+
     /// The bytes to put on the wire, newline included.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -57,6 +66,11 @@ impl Encoder {
         self.encode(format_args!("!!! {text}"))
     }
 
+    /// A message as history replays it: `[09:12] alice: text` or `[09:12] * alice text`.
+    pub fn history(&mut self, stamp: Stamp, kind: Kind, nick: &str, text: &str) -> Line {
+        self.encode(format_args!("{stamp} {}", Message { kind, nick, text }))
+    }
+
     /// Any line; the newline is appended here.
     pub fn encode(&mut self, text: fmt::Arguments<'_>) -> Line {
         self.scratch.clear();
@@ -75,14 +89,17 @@ pub struct LineBatch {
 }
 
 impl LineBatch {
-    /// Appends a chat line `nick: text` and returns it on its own (for the room's history).
-    pub fn push_chat(&mut self, nick: &str, text: &str) -> Line {
-        self.push(format_args!("{nick}: {text}"))
-    }
-
-    /// Appends an action line `* nick text` and returns it on its own.
-    pub fn push_action(&mut self, nick: &str, text: &str) -> Line {
-        self.push(format_args!("* {nick} {text}"))
+    /// Appends a message (`nick: text`, or `* nick text` for an action), and returns it as
+    /// history replays it, stamped with `stamp`.
+    pub fn push(&mut self, stamp: Stamp, kind: Kind, nick: &str, text: &str) -> Line {
+        let message = Message { kind, nick, text };
+        let start = self.bytes.len();
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(self.bytes, "{stamp} {message}");
+        let line = Line(Arc::from(&self.bytes[start..]));
+        self.bytes.truncate(start);
+        let _ = writeln!(self.bytes, "{message}");
+        line
     }
 
     /// Everything appended since the last call, as one shared buffer; `None` if nothing was.
@@ -91,18 +108,21 @@ impl LineBatch {
         self.bytes.clear();
         line
     }
+}
 
-    /// Gives back spare capacity a burst left behind.
-    pub fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-    }
+/// A chat line or an action as it goes on the wire, without its newline.
+struct Message<'a> {
+    kind: Kind,
+    nick: &'a str,
+    text: &'a str,
+}
 
-    fn push(&mut self, text: fmt::Arguments<'_>) -> Line {
-        let start = self.bytes.len();
-        // Writing into a Vec cannot fail.
-        let _ = self.bytes.write_fmt(text);
-        self.bytes.push(b'\n');
-        Line(Arc::from(&self.bytes[start..]))
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            Kind::Chat => write!(f, "{}: {}", self.nick, self.text),
+            Kind::Action => write!(f, "* {} {}", self.nick, self.text),
+        }
     }
 }
 
@@ -128,9 +148,16 @@ mod tests {
     #[test]
     fn a_batch_is_its_lines_back_to_back_in_one_buffer() {
         let mut batch = LineBatch::default();
+        let at = crate::protocol::clock::stamp(9 * 3_600_000 + 12 * 60_000);
         assert_eq!(batch.take(), None);
-        assert_eq!(batch.push_chat("a", "one").as_bytes(), b"a: one\n");
-        assert_eq!(batch.push_action("a", "waves").as_bytes(), b"* a waves\n");
+        assert_eq!(
+            batch.push(at, Kind::Chat, "a", "one").as_bytes(),
+            b"[09:12] a: one\n"
+        );
+        assert_eq!(
+            batch.push(at, Kind::Action, "a", "waves").as_bytes(),
+            b"[09:12] * a waves\n"
+        );
         assert_eq!(
             batch.take().expect("two lines").as_bytes(),
             b"a: one\n* a waves\n"

@@ -2,13 +2,14 @@
 //! `nc` does, and run one test body against every server implementation the build has.
 
 #![allow(dead_code)] // Each test binary uses its own subset of these helpers.
+#![allow(unsafe_code)] // `kill` to signal a child server, in one place below.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chat_tokio_stream::config::Config;
+use chat_tokio_stream::config::{Config, Location};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
 
 /// How long a client waits for an expected line before the test fails.
@@ -39,10 +40,12 @@ macro_rules! backend_tests {
     };
 }
 
-/// The contract's defaults, listening on an ephemeral loopback port.
+/// The contract's defaults, listening on an ephemeral loopback port, with a store that
+/// keeps nothing on disk.
 pub fn config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
+        db: Location::Memory,
         ..Config::default()
     }
 }
@@ -66,7 +69,11 @@ impl ChildServer {
     /// `extra_args`. Its log is drained on a thread so that it never blocks on a full pipe.
     pub fn spawn(backend: Backend, extra_args: &[&str]) -> ChildServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
-        command.args(["--addr", "127.0.0.1:0"]).args(extra_args);
+        command.args(["--addr", "127.0.0.1:0"]);
+        if !extra_args.contains(&"--db") {
+            command.args(["--db", ":memory:"]);
+        }
+        command.args(extra_args);
         if cfg!(feature = "tokio-impl") {
             command.args(["--backend", backend.name()]);
         }
@@ -205,6 +212,20 @@ impl Client {
     pub fn expect(&mut self, expected: &str) {
         let got = self.line();
         assert_eq!(got, expected, "{}: unexpected line", self.name);
+    }
+
+    /// Asserts that the next line is a line of history: `[HH:MM] ` and then `expected`.
+    pub fn expect_history(&mut self, expected: &str) {
+        let got = self.line();
+        let stamped = got.len() > 8
+            && got.as_bytes()[0] == b'['
+            && got[1..6].chars().all(|c| c.is_ascii_digit() || c == ':')
+            && &got[6..8] == "] ";
+        assert!(
+            stamped && &got[8..] == expected,
+            "{}: expected [HH:MM] {expected:?}, got {got:?}",
+            self.name
+        );
     }
 
     /// Skips lines until one satisfies `wanted`, and returns it.

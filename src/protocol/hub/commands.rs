@@ -1,11 +1,17 @@
-//! What a registered client's lines do: chat, and each command of contract item 6.
+//! What a registered client's lines do: chat, and each command of contract items 6 and 11.
 
-use super::{member_of, plural, Hub, Member};
+use std::cmp::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::rooms::send_history;
+use super::{member_of, plural, Hub, Member, Purpose};
 use crate::protocol::command::{Command, Input};
 use crate::protocol::nick;
+use crate::protocol::request::{Kind, Request, StoreRequest};
 use crate::protocol::room::{self, normalise_name};
 use crate::protocol::sink::{ClientId, Sink};
-use crate::protocol::wire::Encoder;
+use crate::protocol::wire::{Encoder, Line};
 
 /// Longest `*** ` line a listing (`/who`, `/rooms`) makes before it continues on the next:
 /// short enough to read in a terminal, long enough that a big room is not thousands of lines.
@@ -13,10 +19,16 @@ const LISTING_LINE_BYTES: usize = 400;
 
 impl Hub {
     /// A sanitised, non-blank line from a registered client, already read as `input`.
-    pub(super) fn handle_input(&mut self, id: ClientId, input: Input<'_>, sink: &mut impl Sink) {
+    pub(super) fn handle_input(
+        &mut self,
+        id: ClientId,
+        input: Input<'_>,
+        now: Instant,
+        sink: &mut impl Sink,
+    ) {
         match input {
-            Input::Chat(text) => self.say(id, text, sink),
-            Input::Command(command) => self.run(id, command, sink),
+            Input::Chat(text) => self.say(id, text, now, sink),
+            Input::Command(command) => self.run(id, command, now, sink),
             Input::Usage(usage) => self.error(id, format_args!("usage: {usage}"), sink),
             Input::Unknown(name) => {
                 self.error(
@@ -28,7 +40,7 @@ impl Hub {
         }
     }
 
-    fn run(&mut self, id: ClientId, command: Command<'_>, sink: &mut impl Sink) {
+    fn run(&mut self, id: ClientId, command: Command<'_>, now: Instant, sink: &mut impl Sink) {
         match command {
             Command::Help => {
                 for line in &self.canned.help {
@@ -37,22 +49,23 @@ impl Hub {
             }
             Command::Nick(new) => self.rename(id, new, sink),
             Command::Who => self.who(id, sink),
-            Command::Me(action) => self.act(id, action, sink),
+            Command::Me(action) => self.act(id, action, now, sink),
             Command::Msg { to, text } => self.message(id, to, text, sink),
             Command::Join(name) => self.join(id, name, sink),
             Command::Rooms => self.list_rooms(id, sink),
-            Command::Quit(message) => self.quit(id, message, sink),
+            Command::Quit(message) => self.leave_on_request(id, message, sink),
+            Command::History(count) => self.history(id, count, sink),
         }
     }
 
     /// Plain chat: `nick: text` to the rest of the room.
-    pub(super) fn say(&mut self, id: ClientId, text: &str, sink: &mut impl Sink) {
-        self.publish(id, text, false, sink);
+    pub(super) fn say(&mut self, id: ClientId, text: &str, now: Instant, sink: &mut impl Sink) {
+        self.publish(id, text, Kind::Chat, now, sink);
     }
 
     /// `/me ACTION`: `* nick ACTION` to the rest of the room.
-    pub(super) fn act(&mut self, id: ClientId, action: &str, sink: &mut impl Sink) {
-        self.publish(id, action, true, sink);
+    pub(super) fn act(&mut self, id: ClientId, action: &str, now: Instant, sink: &mut impl Sink) {
+        self.publish(id, action, Kind::Action, now, sink);
     }
 
     /// `/nick NEW`: same rules as the first nickname; the old one is free at once. A change
@@ -61,7 +74,7 @@ impl Hub {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
-        let old = member.nick.clone();
+        let old = Arc::clone(&member.nick);
         if *old == *new {
             self.error(id, format_args!("you are already called {new}"), sink);
             return;
@@ -83,30 +96,43 @@ impl Hub {
         let notice = self
             .encoder
             .notice(format_args!("{old} is now known as {new}"));
-        sink.broadcast(room, self.rooms[room.0].members(), Some(id), &notice);
+        let room = &mut self.rooms[room.0];
+        room.forget_listing();
+        sink.broadcast(room.members(), Some(id), &notice);
         self.notice(id, format_args!("You are now known as {new}"), sink);
     }
 
-    /// `/who`: every member of the client's room, in alphabetical order.
+    /// `/who`: every member of the client's room, in alphabetical order. The listing is built
+    /// once and kept until the members change, so that asking again costs almost nothing.
     fn who(&mut self, id: ClientId, sink: &mut impl Sink) {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
         let room = &self.rooms[member.room.0];
-        let mut nicks: Vec<&str> = room
-            .members()
-            .iter()
-            .filter_map(|&m| member_of(&self.clients, m))
-            .map(|m| &*m.nick)
-            .collect();
-        nicks.sort_unstable_by_key(|nick| nick.to_ascii_lowercase());
-        let header = format!(
-            "{} member{} in {}:",
-            nicks.len(),
-            plural(nicks.len()),
-            room.name()
-        );
-        send_listing(&mut self.encoder, sink, id, header, &nicks);
+        let listing = match room.listing() {
+            Some(listing) => Arc::clone(listing),
+            None => {
+                let mut nicks: Vec<&str> = room
+                    .members()
+                    .iter()
+                    .filter_map(|&m| member_of(&self.clients, m))
+                    .map(|m| &*m.nick)
+                    .collect();
+                nicks.sort_unstable_by(|a, b| cmp_ignoring_case(a, b));
+                let header = format!(
+                    "{} member{} in {}:",
+                    nicks.len(),
+                    plural(nicks.len()),
+                    room.name()
+                );
+                let listing: Arc<[Line]> = listing_lines(&mut self.encoder, header, &nicks).into();
+                self.rooms[member.room.0].set_listing(Arc::clone(&listing));
+                listing
+            }
+        };
+        for line in listing.iter() {
+            sink.send(id, line);
+        }
     }
 
     /// `/rooms`: every room with its member count, in alphabetical order.
@@ -114,15 +140,17 @@ impl Hub {
         let mut rooms: Vec<(&str, usize)> = self
             .rooms
             .iter()
-            .map(|(_, room)| (room.name(), room.members().len()))
+            .map(|(_, room)| (&**room.name(), room.members().len()))
             .collect();
-        rooms.sort_unstable_by_key(|(name, _)| name.to_ascii_lowercase());
+        rooms.sort_unstable_by(|(a, _), (b, _)| cmp_ignoring_case(a, b));
         let entries: Vec<String> = rooms
             .iter()
             .map(|(name, count)| format!("{name} ({count})"))
             .collect();
         let header = format!("{} room{}:", rooms.len(), plural(rooms.len()));
-        send_listing(&mut self.encoder, sink, id, header, &entries);
+        for line in listing_lines(&mut self.encoder, header, &entries) {
+            sink.send(id, &line);
+        }
     }
 
     /// `/msg NICK TEXT`: to one client only; the sender sees what went to whom.
@@ -142,6 +170,7 @@ impl Hub {
             member_of(&self.clients, id),
             member_of(&self.clients, target),
         ) else {
+            self.error(id, format_args!("nobody here is called {to}"), sink);
             return;
         };
         let private = self
@@ -155,7 +184,8 @@ impl Hub {
     }
 
     /// `/join #room`: leave the current room (it sees "left"), enter the new one (it sees
-    /// "joined"), and get the new room's recent messages.
+    /// "joined"), and get the new room's recent messages, loaded from the store first if the
+    /// cache does not have them.
     fn join(&mut self, id: ClientId, name: &str, sink: &mut impl Sink) {
         let name = match normalise_name(name) {
             Ok(name) => name,
@@ -164,30 +194,44 @@ impl Hub {
                 return;
             }
         };
+        if self.history_known(&name) {
+            self.join_now(id, &name, sink);
+        } else {
+            let room = name.as_str().into();
+            let purpose = Purpose::Join {
+                room: name.into_boxed_str(),
+            };
+            self.load_history(id, room, purpose);
+        }
+    }
+
+    /// Moves member `id` to the room called `name` (well-formed, its history known or not to
+    /// be had) unless it is there already or the room cannot be made.
+    pub(super) fn join_now(&mut self, id: ClientId, name: &str, sink: &mut impl Sink) {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
         let current = &self.rooms[member.room.0];
-        if room::fold(current.name()) == room::fold(&name) {
-            let current = current.name().to_owned();
+        if room::fold(current.name()) == room::fold(name) {
+            let current = Arc::clone(current.name());
             self.error(id, format_args!("you are already in {current}"), sink);
             return;
         }
         // A new room must fit under --max-rooms, counting the one this move may empty.
         let frees_one = current.members().len() == 1;
-        let is_new = !self.room_index.contains_key(&room::fold(&name));
-        if is_new && self.rooms.len() - usize::from(frees_one) >= self.max_rooms {
-            let limit = self.max_rooms;
+        let is_new = !self.room_index.contains_key(&room::fold(name));
+        if is_new && self.rooms.len() - usize::from(frees_one) >= self.limits.max_rooms {
+            let limit = self.limits.max_rooms;
             self.error(id, format_args!("there are already {limit} rooms, the most this server allows; join one of them (see /rooms)"), sink);
             return;
         }
         let leaving = Member {
-            nick: member.nick.clone(),
+            nick: Arc::clone(&member.nick),
             room: member.room,
             slot: member.slot,
         };
         self.leave_room(id, &leaving, None, sink);
-        let room = self.room_named(&name);
+        let room = self.room_named(name);
         let others = self.rooms[room.0].members().len();
         let line = self.encoder.notice(format_args!(
             "You are now in {} with {others} other{}.",
@@ -198,29 +242,50 @@ impl Hub {
         self.enter_room(id, leaving.nick, room, sink);
     }
 
-    /// `/quit [MESSAGE]`: goodbye, the room sees "left" with the message, the server closes.
-    fn quit(&mut self, id: ClientId, message: Option<&str>, sink: &mut impl Sink) {
-        self.notice(id, format_args!("Goodbye!"), sink);
-        self.forget(id, message, sink);
-        sink.close(id);
+    /// `/history [N]`: the last N messages of the client's room (default `--history`), from
+    /// the cache if it holds that many, else from the store.
+    fn history(&mut self, id: ClientId, count: Option<usize>, sink: &mut impl Sink) {
+        let Some(member) = member_of(&self.clients, id) else {
+            return;
+        };
+        let name = Arc::clone(self.rooms[member.room.0].name());
+        let count = count.unwrap_or(self.history.per_room()).max(1);
+        if let Some(cached) = self.history.get(&room::fold(&name)) {
+            if cached.len() >= count {
+                let skip = cached.len() - count;
+                send_history(&mut self.encoder, sink, id, &name, cached.range(skip..));
+                return;
+            }
+        }
+        self.ask(id, Purpose::History, |ticket| {
+            Request::Store(StoreRequest::History {
+                ticket,
+                room: name,
+                limit: count,
+            })
+        });
     }
 }
 
-/// Sends `header` followed by the comma-separated `items` as `*** ` lines of at most about
+/// Compares two names ignoring ASCII case, without allocating (`/who` sorts thousands);
+/// names that differ only in case are ordered as written, so the order is total.
+fn cmp_ignoring_case(a: &str, b: &str) -> Ordering {
+    fn folded(name: &str) -> impl Iterator<Item = u8> + '_ {
+        name.bytes().map(|c| c.to_ascii_lowercase())
+    }
+    folded(a).cmp(folded(b)).then_with(|| a.cmp(b))
+}
+
+/// `header` followed by the comma-separated `items`, as `*** ` lines of at most about
 /// [`LISTING_LINE_BYTES`] each, so that a room of thousands lists in tens of lines.
-fn send_listing(
-    encoder: &mut Encoder,
-    sink: &mut impl Sink,
-    id: ClientId,
-    header: String,
-    items: &[impl AsRef<str>],
-) {
+fn listing_lines(encoder: &mut Encoder, header: String, items: &[impl AsRef<str>]) -> Vec<Line> {
+    let mut lines = Vec::new();
     let mut line = header;
     let mut separator = " ";
     for item in items {
         let item = item.as_ref();
         if !line.is_empty() && line.len() + separator.len() + item.len() > LISTING_LINE_BYTES {
-            sink.send(id, &encoder.notice(format_args!("{line}")));
+            lines.push(encoder.notice(format_args!("{line}")));
             line.clear();
             separator = "";
         }
@@ -228,5 +293,6 @@ fn send_listing(
         line.push_str(item);
         separator = ", ";
     }
-    sink.send(id, &encoder.notice(format_args!("{line}")));
+    lines.push(encoder.notice(format_args!("{line}")));
+    lines
 }

@@ -1,6 +1,7 @@
-//! Property tests of the hub: random sequences of network events must never make it panic,
-//! never make it send anything a terminal would interpret, never give one nickname to two
-//! clients, and never let its indexes disagree with its clients.
+//! Property tests of the hub: random sequences of network events, timers and late answers
+//! from services must never make it panic, never make it send anything a terminal would
+//! interpret, never give one nickname to two clients, never let its indexes disagree with
+//! its clients, and never leave a client's held input with nothing to take it up again.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::*;
+use crate::protocol::nick;
+use crate::protocol::request::{Completion, Request, StoreRequest};
+use crate::protocol::sink::Flow;
 
 /// What a driver may report, over a handful of connection ids.
 #[derive(Debug, Clone)]
@@ -19,6 +23,8 @@ enum Event {
     Lost(usize),
     TooSlow(usize),
     Wait(u64),
+    /// The store answers its oldest question.
+    Answer,
 }
 
 /// Connection ids in play: enough for crowded rooms, few enough that ids get reused.
@@ -35,6 +41,8 @@ fn line() -> impl Strategy<Value = String> {
         nick.clone().prop_map(|n| format!("/nick {n}")),
         room.prop_map(|r| format!("/join {r}")),
         nick.prop_map(|n| format!("/msg {n} hi")),
+        prop::sample::select(vec!["/history", "/history 2", "/join #new", "/join #A"])
+            .prop_map(String::from),
         prop::sample::select(vec![
             "hello",
             "/who",
@@ -60,15 +68,23 @@ fn event() -> impl Strategy<Value = Event> {
         1 => id.clone().prop_map(Event::Lost),
         1 => id.prop_map(Event::TooSlow),
         1 => (0u64..3000).prop_map(Event::Wait),
+        2 => Just(Event::Answer),
     ]
 }
 
-/// A driver's view: which ids are open, and a check on every line the hub sends.
+/// A driver's view: which ids are open, paused and timed, what paused clients sent meanwhile,
+/// and a check on every line the hub sends.
 #[derive(Default)]
 struct Driver {
     open: HashSet<ClientId>,
     closing: HashSet<ClientId>,
     problems: Vec<String>,
+    timers: HashMap<ClientId, Instant>,
+    paused: HashSet<ClientId>,
+    /// Bytes sent by paused clients, waiting in their sockets.
+    unread: HashMap<ClientId, Vec<u8>>,
+    /// Clients the hub let go on, whose unread bytes are to be read.
+    resumed: Vec<ClientId>,
 }
 
 impl Driver {
@@ -76,6 +92,13 @@ impl Driver {
         if !self.open.contains(&to) {
             self.problems
                 .push(format!("line for {to:?}, which is not open: {line:?}"));
+        }
+        if let [0xff, 251 | 252 | 254, _] = line.as_bytes() {
+            // A Telnet answer, which only a Telnet client (an even id) may get.
+            if !to.0.is_multiple_of(2) {
+                self.problems.push(format!("a Telnet answer for {to:?}"));
+            }
+            return;
         }
         let Ok(text) = std::str::from_utf8(line.as_bytes()) else {
             self.problems.push(format!("not UTF-8: {line:?}"));
@@ -115,6 +138,72 @@ impl Sink for Driver {
                 .push(format!("close of {client:?}, which is not open"));
         }
     }
+
+    fn set_timer(&mut self, client: ClientId, at: Option<Instant>) {
+        match at {
+            Some(at) => self.timers.insert(client, at),
+            None => self.timers.remove(&client),
+        };
+    }
+
+    fn resume_reading(&mut self, client: ClientId) {
+        if !self.paused.remove(&client) {
+            self.problems
+                .push(format!("resumed {client:?}, which was not paused"));
+        }
+        self.resumed.push(client);
+    }
+}
+
+/// The store's part: history questions wait until an `Answer` event.
+#[derive(Default)]
+struct Store {
+    questions: std::collections::VecDeque<Completion>,
+}
+
+/// A driver and a store around a hub, doing what the real ones do between events.
+struct Harness {
+    hub: Hub,
+    driver: Driver,
+    store: Store,
+    now: Instant,
+}
+
+impl Harness {
+    /// Client `id` sends `bytes`: read now, or left in its socket while it is paused.
+    fn input(&mut self, id: ClientId, bytes: &[u8]) {
+        if self.driver.paused.contains(&id) {
+            self.driver
+                .unread
+                .entry(id)
+                .or_default()
+                .extend_from_slice(bytes);
+            return;
+        }
+        if self.hub.receive(id, bytes, self.now, &mut self.driver) == Flow::Paused {
+            self.driver.paused.insert(id);
+        }
+    }
+
+    /// What a driver does after each event: requests to the store, resumed clients read.
+    fn settle(&mut self) {
+        loop {
+            while let Some(request) = self.hub.poll_request() {
+                if let Request::Store(StoreRequest::History { ticket, .. }) = request {
+                    self.store.questions.push_back(Completion::History {
+                        ticket,
+                        records: Vec::new(),
+                    });
+                }
+            }
+            let Some(id) = self.driver.resumed.pop() else {
+                return;
+            };
+            if let Some(bytes) = self.driver.unread.remove(&id) {
+                self.input(id, &bytes);
+            }
+        }
+    }
 }
 
 /// The hub's indexes agree with its clients, and no folded nickname is held twice.
@@ -122,6 +211,11 @@ fn check_consistency(hub: &Hub) -> Result<(), String> {
     let mut holders: HashMap<Box<str>, ClientId> = HashMap::new();
     let mut registered = 0;
     let mut choosing = 0;
+    let registering = hub
+        .waiting
+        .values()
+        .filter(|w| matches!(w.purpose, Purpose::Register { .. }))
+        .count();
     for (index, client) in hub.clients.iter().enumerate() {
         let Some(client) = client else { continue };
         let id = ClientId(index);
@@ -146,7 +240,7 @@ fn check_consistency(hub: &Hub) -> Result<(), String> {
             Presence::ChoosingNick { .. } => choosing += 1,
         }
     }
-    if hub.nicks.len() != registered
+    if hub.nicks.len() != registered + registering
         || holders
             .iter()
             .any(|(nick, id)| hub.nicks.get(nick) != Some(id))
@@ -168,11 +262,32 @@ fn check_consistency(hub: &Hub) -> Result<(), String> {
     if hub.room_index.len() != hub.rooms.len() {
         return Err("room index and rooms disagree".into());
     }
-    if hub.client_count != registered + choosing || hub.choosing_count != choosing {
+    if hub.client_count != registered + choosing {
         return Err(format!(
-            "counts {} / {} for {registered} + {choosing}",
-            hub.client_count, hub.choosing_count
+            "count {} for {registered} + {choosing}",
+            hub.client_count
         ));
+    }
+    for id in hub.waiting.keys().chain(hub.held.keys()) {
+        if hub.clients.get(id.0).and_then(Option::as_ref).is_none() {
+            return Err(format!("{id:?} is gone but still waits or holds input"));
+        }
+    }
+    for id in hub.waiting.keys() {
+        if !hub.held.contains_key(id) {
+            return Err(format!("{id:?} waits but the driver was not told to pause"));
+        }
+    }
+    Ok(())
+}
+
+/// Every client whose input is held will have it taken up: it waits for an answer (which
+/// the store will give), or the driver holds a timer for it.
+fn check_no_stuck_input(hub: &Hub, driver: &Driver) -> Result<(), String> {
+    for id in hub.held.keys() {
+        if !hub.waiting.contains_key(id) && !driver.timers.contains_key(id) {
+            return Err(format!("{id:?} holds input with nothing to take it up"));
+        }
     }
     Ok(())
 }
@@ -183,39 +298,62 @@ proptest! {
     #[test]
     fn any_sequence_of_events_keeps_the_hub_sound(events in prop::collection::vec(event(), 0..80)) {
         let config = Config { max_clients: 6, history: 3, announce_limit: 2, rate_limit: 3, ..Config::default() };
-        let mut hub = Hub::new(&config);
-        let mut driver = Driver::default();
-        let mut now = Instant::now();
+        let now = Instant::now();
+        let mut h = Harness {
+            hub: Hub::new(&config, WallClock::new(now, 0)),
+            driver: Driver::default(),
+            store: Store::default(),
+            now,
+        };
         for event in events {
             match event {
                 Event::Connect(id) => {
                     let id = ClientId(id);
                     // A driver reuses an id only once the connection is gone.
-                    if !driver.open.contains(&id) {
-                        driver.closing.remove(&id);
-                        driver.open.insert(id);
-                        hub.connect(id, now, &mut driver);
+                    if !h.driver.open.contains(&id) {
+                        h.driver.closing.remove(&id);
+                        h.driver.paused.remove(&id);
+                        h.driver.unread.remove(&id);
+                        h.driver.open.insert(id);
+                        h.hub.connect(id, Peer { telnet: id.0.is_multiple_of(2) }, h.now, &mut h.driver);
                     }
                 }
-                Event::Line(id, line) => hub.receive(ClientId(id), format!("{line}\n").as_bytes(), now, &mut driver),
-                Event::Bytes(id, bytes) => hub.receive(ClientId(id), &bytes, now, &mut driver),
-                Event::EndOfInput(id) => hub.end_of_input(ClientId(id), now, &mut driver),
-                Event::Lost(id) | Event::TooSlow(id) if driver.open.remove(&ClientId(id)) => {
-                    hub.disconnect(ClientId(id), Departure::ConnectionLost, &mut driver);
+                Event::Line(id, line) => h.input(ClientId(id), format!("{line}\n").as_bytes()),
+                Event::Bytes(id, bytes) => h.input(ClientId(id), &bytes),
+                Event::EndOfInput(id) => {
+                    let id = ClientId(id);
+                    // A paused client's end is only seen once it is read again.
+                    if !h.driver.paused.contains(&id) {
+                        h.hub.end_of_input(id, h.now, &mut h.driver);
+                    }
+                }
+                Event::Lost(id) | Event::TooSlow(id) if h.driver.open.remove(&ClientId(id)) => {
+                    h.driver.timers.remove(&ClientId(id));
+                    h.hub.disconnect(ClientId(id), Departure::ConnectionLost, &mut h.driver);
                 }
                 Event::Lost(_) | Event::TooSlow(_) => {}
                 Event::Wait(ms) => {
-                    now += Duration::from_millis(ms);
-                    hub.tick(now, &mut driver);
+                    h.now += Duration::from_millis(ms);
+                    let due: Vec<ClientId> = h.driver.timers.iter().filter(|(_, &at)| at <= h.now).map(|(&id, _)| id).collect();
+                    for id in due {
+                        h.driver.timers.remove(&id);
+                        h.hub.timeout(id, h.now, &mut h.driver);
+                    }
+                }
+                Event::Answer => {
+                    if let Some(answer) = h.store.questions.pop_front() {
+                        h.hub.handle_completion(h.now, answer, &mut h.driver);
+                    }
                 }
             }
-            prop_assert!(driver.problems.is_empty(), "{:?}", driver.problems);
-            if let Err(problem) = check_consistency(&hub) {
+            h.settle();
+            prop_assert!(h.driver.problems.is_empty(), "{:?}", h.driver.problems);
+            if let Err(problem) = check_consistency(&h.hub).and_then(|()| check_no_stuck_input(&h.hub, &h.driver)) {
                 prop_assert!(false, "{}", problem);
             }
         }
-        hub.shutdown(&mut driver);
-        prop_assert!(driver.problems.is_empty(), "{:?}", driver.problems);
-        prop_assert_eq!(hub.client_count(), 0);
+        h.hub.shutdown(&mut h.driver);
+        prop_assert!(h.driver.problems.is_empty(), "{:?}", h.driver.problems);
+        prop_assert_eq!(h.hub.client_count(), 0);
     }
 }

@@ -1,65 +1,154 @@
-//! The chat rules, checked in memory: a recording sink stands in for the network.
+//! The chat rules, checked in memory: a recording sink stands in for the network, and a
+//! small in-memory store answers the hub's requests the way the store service does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::protocol::request::{Completion, Kind, Record, Request, StoreRequest};
+use crate::protocol::sink::Flow;
 
-/// Records what the hub decided, per client, as text.
+/// Records what the hub decided, per client, as text; keeps the timers it asked for.
 #[derive(Default)]
 struct Recorder {
     inbox: HashMap<ClientId, Vec<String>>,
     closed: Vec<ClientId>,
-    entered: Vec<(ClientId, RoomId)>,
-    rooms_closed: Vec<RoomId>,
+    timers: HashMap<ClientId, Instant>,
+    /// Clients the hub asked to read again.
+    resumed: Vec<ClientId>,
 }
 
 impl Sink for Recorder {
     fn send(&mut self, to: ClientId, line: &Line) {
-        let text = std::str::from_utf8(line.as_bytes()).expect("lines are UTF-8");
-        let text = text.strip_suffix('\n').expect("lines end in a newline");
+        let text = String::from_utf8_lossy(line.as_bytes());
         let inbox = self.inbox.entry(to).or_default();
-        inbox.extend(text.split('\n').map(str::to_owned));
-    }
-
-    fn entered_room(&mut self, client: ClientId, room: RoomId) {
-        self.entered.push((client, room));
-    }
-
-    fn room_closed(&mut self, room: RoomId) {
-        self.rooms_closed.push(room);
+        match text.strip_suffix('\n') {
+            Some(text) => inbox.extend(text.split('\n').map(str::to_owned)),
+            None => inbox.push(format!("raw {:?}", line.as_bytes())),
+        }
     }
 
     fn close(&mut self, client: ClientId) {
         self.closed.push(client);
     }
+
+    fn set_timer(&mut self, client: ClientId, at: Option<Instant>) {
+        match at {
+            Some(at) => self.timers.insert(client, at),
+            None => self.timers.remove(&client),
+        };
+    }
+
+    fn resume_reading(&mut self, client: ClientId) {
+        self.resumed.push(client);
+    }
 }
 
-/// A hub and its recorder, with shorthands for what clients do.
+/// What the store service would do with the hub's requests, in memory.
+#[derive(Default)]
+struct MemoryStore {
+    kept: Vec<Record>,
+    /// When set, answers wait in `held_answers` until a test delivers them.
+    hold_answers: bool,
+    held_answers: Vec<Completion>,
+}
+
+impl MemoryStore {
+    fn answer(&mut self, request: Request) -> Option<Completion> {
+        let Request::Store(request) = request;
+        match request {
+            StoreRequest::Keep(record) => {
+                self.kept.push(record);
+                None
+            }
+            StoreRequest::History {
+                ticket,
+                room,
+                limit,
+            } => {
+                let folded = room.to_ascii_lowercase();
+                let mut records: Vec<Record> = self
+                    .kept
+                    .iter()
+                    .rev()
+                    .filter(|r| r.room.to_ascii_lowercase() == folded)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                records.reverse();
+                let completion = Completion::History { ticket, records };
+                if self.hold_answers {
+                    self.held_answers.push(completion);
+                    None
+                } else {
+                    Some(completion)
+                }
+            }
+        }
+    }
+}
+
+/// 2026-11-30 09:12:00 UTC: what the test clock's start is, so that stamps are `[09:12]`.
+const START_UNIX_MS: i64 = 1_796_029_920_000;
+
+/// A hub, its recorder and its store, with shorthands for what clients do. Every action is
+/// followed by what a driver does after calling the hub: requests go to the store, and its
+/// answers come back.
 struct World {
     hub: Hub,
     out: Recorder,
+    store: MemoryStore,
     /// The clock the hub is told about.
     now: Instant,
+    /// Clients the hub paused and has not resumed.
+    paused: HashSet<ClientId>,
 }
 
 impl World {
     fn new(config: Config) -> Self {
+        let now = Instant::now();
         World {
-            hub: Hub::new(&config),
+            hub: Hub::new(&config, WallClock::new(now, START_UNIX_MS)),
             out: Recorder::default(),
-            now: Instant::now(),
+            store: MemoryStore::default(),
+            now,
+            paused: HashSet::new(),
+        }
+    }
+
+    /// Takes the hub's requests and gives it the store's answers, until there are none.
+    fn settle(&mut self) {
+        while let Some(request) = self.hub.poll_request() {
+            if let Some(completion) = self.store.answer(request) {
+                self.hub
+                    .handle_completion(self.now, completion, &mut self.out);
+            }
+        }
+        for id in self.out.resumed.drain(..) {
+            self.paused.remove(&id);
         }
     }
 
     fn connect(&mut self, id: usize) {
-        self.hub.connect(ClientId(id), self.now, &mut self.out);
+        self.connect_as(id, false);
     }
 
-    /// Client `id` sends raw bytes.
-    fn send(&mut self, id: usize, bytes: &[u8]) {
+    /// Connects client `id`, which speaks Telnet if `telnet`.
+    fn connect_as(&mut self, id: usize, telnet: bool) {
         self.hub
+            .connect(ClientId(id), Peer { telnet }, self.now, &mut self.out);
+        self.settle();
+    }
+
+    /// Client `id` sends raw bytes; a client the hub pauses is noted in `paused`.
+    fn send(&mut self, id: usize, bytes: &[u8]) {
+        let flow = self
+            .hub
             .receive(ClientId(id), bytes, self.now, &mut self.out);
+        if flow == Flow::Paused {
+            self.paused.insert(ClientId(id));
+        }
+        self.settle();
     }
 
     /// Client `id` sends one line.
@@ -73,7 +162,7 @@ impl World {
         self.line(id, nick);
         let got = self.take(id);
         assert!(
-            got.last().is_some_and(|l| l.starts_with("*** Welcome, ")),
+            got.iter().any(|l| l.starts_with("*** Welcome, ")),
             "{nick}: {got:?}"
         );
     }
@@ -81,12 +170,33 @@ impl World {
     /// Client `id` closes its sending side.
     fn end_of_input(&mut self, id: usize) {
         self.hub.end_of_input(ClientId(id), self.now, &mut self.out);
+        self.settle();
     }
 
-    /// Lets `time` pass and tells the hub, as a driver does at the hub's deadlines.
+    /// The driver reports client `id` gone.
+    fn disconnect(&mut self, id: usize, why: Departure) {
+        self.hub.disconnect(ClientId(id), why, &mut self.out);
+        self.settle();
+    }
+
+    /// Lets `time` pass, calling the hub back at each timer it set, as a driver does.
     fn advance(&mut self, time: Duration) {
-        self.now += time;
-        self.hub.tick(self.now, &mut self.out);
+        let end = self.now + time;
+        loop {
+            let due = self
+                .out
+                .timers
+                .iter()
+                .filter(|(_, &at)| at <= end)
+                .min_by_key(|(_, &at)| at)
+                .map(|(&id, &at)| (id, at));
+            let Some((id, at)) = due else { break };
+            self.out.timers.remove(&id);
+            self.now = self.now.max(at);
+            self.hub.timeout(id, self.now, &mut self.out);
+            self.settle();
+        }
+        self.now = end;
     }
 
     /// Forgets everything sent to anyone so far.
@@ -127,7 +237,6 @@ fn registering_welcomes_the_client_and_tells_the_room() {
     );
     assert_eq!(w.take(0), ["*** bob joined #lobby"]);
     assert_eq!(w.hub.nick(ClientId(1)), Some("bob"));
-    assert_eq!(w.out.entered.len(), 2);
 }
 
 #[test]
@@ -227,10 +336,8 @@ fn a_lost_or_slow_client_is_announced_with_the_reason_and_not_closed_by_the_core
     w.join(1, "bob");
     w.join(2, "carol");
     w.take(0);
-    w.hub
-        .disconnect(ClientId(1), Departure::ConnectionLost, &mut w.out);
-    w.hub
-        .disconnect(ClientId(2), Departure::TooSlow, &mut w.out);
+    w.disconnect(1, Departure::ConnectionLost);
+    w.disconnect(2, Departure::TooSlow);
     assert_eq!(
         w.take(0),
         [
@@ -245,8 +352,7 @@ fn a_lost_or_slow_client_is_announced_with_the_reason_and_not_closed_by_the_core
 fn a_nickname_is_free_again_once_its_owner_left() {
     let mut w = world();
     w.join(0, "alice");
-    w.hub
-        .disconnect(ClientId(0), Departure::EndOfInput, &mut w.out);
+    w.disconnect(0, Departure::EndOfInput);
     w.join(1, "Alice");
     assert_eq!(w.hub.nick(ClientId(1)), Some("Alice"));
 }
@@ -256,8 +362,7 @@ fn an_unregistered_client_leaving_is_not_announced() {
     let mut w = world();
     w.join(0, "alice");
     w.connect(1);
-    w.hub
-        .disconnect(ClientId(1), Departure::ConnectionLost, &mut w.out);
+    w.disconnect(1, Departure::ConnectionLost);
     assert!(w.take(0).is_empty());
     assert_eq!(w.hub.client_count(), 1);
 }
@@ -269,8 +374,7 @@ fn input_from_unknown_or_departed_clients_is_ignored() {
     w.take(0);
     w.send(7, b"ghost\n");
     w.end_of_input(7);
-    w.hub
-        .disconnect(ClientId(7), Departure::ConnectionLost, &mut w.out);
+    w.disconnect(7, Departure::ConnectionLost);
     assert!(w.take(0).is_empty());
     assert!(w.out.closed.is_empty());
 }
@@ -286,11 +390,9 @@ fn join_and_leave_notices_respect_the_announce_limit() {
     assert_eq!(w.take(0), ["*** b joined #lobby"]);
     w.join(2, "c");
     assert!(w.take(0).is_empty(), "three members is past the limit");
-    w.hub
-        .disconnect(ClientId(2), Departure::EndOfInput, &mut w.out);
+    w.disconnect(2, Departure::EndOfInput);
     assert!(w.take(0).is_empty(), "c left a room of three");
-    w.hub
-        .disconnect(ClientId(1), Departure::EndOfInput, &mut w.out);
+    w.disconnect(1, Departure::EndOfInput);
     assert_eq!(w.take(0), ["*** b left #lobby"]);
 }
 
@@ -301,8 +403,7 @@ fn members_stay_reachable_whatever_order_others_leave_in() {
         w.join(id, &format!("n{id}"));
     }
     for id in [3, 0, 9, 5] {
-        w.hub
-            .disconnect(ClientId(id), Departure::EndOfInput, &mut w.out);
+        w.disconnect(id, Departure::EndOfInput);
     }
     for id in 0..10 {
         w.take(id);
@@ -316,9 +417,9 @@ fn members_stay_reachable_whatever_order_others_leave_in() {
 fn the_last_member_leaving_closes_the_room() {
     let mut w = world();
     w.join(0, "alice");
-    w.hub
-        .disconnect(ClientId(0), Departure::EndOfInput, &mut w.out);
-    assert_eq!(w.out.rooms_closed.len(), 1);
+    w.disconnect(0, Departure::EndOfInput);
+    assert!(w.hub.rooms.is_empty());
+    assert!(w.hub.room_index.is_empty());
     w.join(1, "bob");
     assert_eq!(w.hub.rooms.len(), 1);
 }
@@ -343,8 +444,7 @@ fn shutdown_says_goodbye_to_every_client_and_closes_them() {
 fn a_reused_id_starts_a_fresh_client() {
     let mut w = world();
     w.join(0, "alice");
-    w.hub
-        .disconnect(ClientId(0), Departure::ConnectionLost, &mut w.out);
+    w.disconnect(0, Departure::ConnectionLost);
     w.connect(0);
     assert_eq!(w.hub.nick(ClientId(0)), None);
     w.line(0, "alice");
@@ -586,7 +686,7 @@ fn join_refuses_bad_names_and_the_current_room() {
 }
 
 #[test]
-fn a_room_goes_when_its_last_member_leaves_and_takes_its_history() {
+fn a_room_goes_when_its_last_member_leaves_but_its_history_stays() {
     let mut w = trio();
     w.line(0, "/join #temp");
     w.line(1, "/join #temp");
@@ -597,7 +697,14 @@ fn a_room_goes_when_its_last_member_leaves_and_takes_its_history() {
     w.line(0, "/rooms");
     assert_eq!(w.take(0), ["*** 1 room: #lobby (3)"]);
     w.line(2, "/join #temp");
-    assert_eq!(w.take(2), ["*** You are now in #temp with 0 others."]);
+    assert_eq!(
+        w.take(2),
+        [
+            "*** You are now in #temp with 0 others.",
+            "*** Last 1 message in #temp:",
+            "[09:12] alice: remember me"
+        ]
+    );
 }
 
 #[test]
@@ -620,9 +727,9 @@ fn joining_replays_the_rooms_history_after_a_header_in_order() {
         [
             "*** Welcome, carol! You are in #lobby with 2 others. Type /help for commands.",
             "*** Last 3 messages in #lobby:",
-            "alice: message 3",
-            "alice: message 4",
-            "* bob nods",
+            "[09:12] alice: message 3",
+            "[09:12] alice: message 4",
+            "[09:12] * bob nods",
         ]
     );
 }
@@ -654,7 +761,7 @@ fn quit_says_goodbye_tells_the_room_with_the_message_and_closes() {
     let mut w = trio();
     w.send(1, b"/quit see you all\nthis is never sent\n");
     assert_eq!(w.take(1), ["*** Goodbye!"]);
-    assert_eq!(w.take(0), ["*** bob left #lobby (see you all)"]);
+    assert_eq!(w.take(0), ["*** bob left #lobby (saying \"see you all\")"]);
     assert_eq!(w.out.closed, [ClientId(1)]);
     w.line(2, "/quit");
     assert_eq!(w.take(0), ["*** carol left #lobby"]);
@@ -685,17 +792,20 @@ fn a_message_is_encoded_once_and_shared_by_every_recipient() {
             self.0.push(line.as_bytes().as_ptr());
         }
         fn close(&mut self, _: ClientId) {}
+        fn set_timer(&mut self, _: ClientId, _: Option<Instant>) {}
+        fn resume_reading(&mut self, _: ClientId) {}
     }
     let mut w = trio();
     let mut pointers = Pointers(Vec::new());
-    w.hub
+    let _ = w
+        .hub
         .receive(ClientId(0), b"shared\n", w.now, &mut pointers);
     assert_eq!(pointers.0.len(), 2);
     assert_eq!(pointers.0[0], pointers.0[1]);
 }
 
 #[test]
-fn a_flood_is_cut_to_the_burst_with_one_warning_a_second() {
+fn a_flood_past_the_burst_is_paced_not_dropped_with_one_warning() {
     let mut w = World::new(Config {
         rate_limit: 2,
         ..Config::default()
@@ -705,19 +815,64 @@ fn a_flood_is_cut_to_the_burst_with_one_warning_a_second() {
     w.drain();
     let flood: String = (0..10).map(|n| format!("line {n}\n")).collect();
     w.send(1, flood.as_bytes());
+    assert!(w.paused.contains(&ClientId(1)));
     // The nickname took one token of the burst of 4.
     assert_eq!(w.take(0), ["bob: line 0", "bob: line 1", "bob: line 2"]);
     let warnings = w.take(1);
-    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].starts_with("!!! ") && warnings[0].contains("2 lines a second"));
-    w.advance(Duration::from_millis(600));
-    w.send(1, flood.as_bytes());
-    assert_eq!(w.take(0), ["bob: line 0"]);
-    assert!(w.take(1).is_empty(), "warned less than a second ago");
-    w.advance(Duration::from_millis(600));
-    w.send(1, flood.as_bytes());
-    assert_eq!(w.take(0).len(), 1);
-    assert_eq!(w.take(1).len(), 1, "a second has passed: one more warning");
+    // One more line every half second, and no more warnings.
+    w.advance(Duration::from_millis(510));
+    assert_eq!(w.take(0), ["bob: line 3"]);
+    w.advance(Duration::from_millis(3000));
+    assert_eq!(w.take(0).len(), 6, "the rest, at the rate");
+    assert!(w.take(1).is_empty(), "told once for the whole episode");
+    assert_eq!(w.paused, HashSet::new(), "reading again once all is taken");
+    assert!(!w.out.timers.contains_key(&ClientId(1)));
+}
+
+#[test]
+fn a_paced_client_is_told_again_only_after_its_bucket_refilled() {
+    let mut w = World::new(Config {
+        rate_limit: 1,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.drain();
+    w.send(1, b"a\nb\nc\n");
+    w.advance(Duration::from_secs(2));
+    assert_eq!(w.take(0), ["bob: a", "bob: b"], "burst of 2, less the nick");
+    assert_eq!(w.take(1).len(), 1);
+    w.advance(Duration::from_secs(10));
+    assert_eq!(w.take(0), ["bob: c"]);
+    w.send(1, b"d\ne\nf\n");
+    assert_eq!(w.take(0), ["bob: d", "bob: e"]);
+    assert_eq!(w.take(1).len(), 1, "a new episode, a new warning");
+}
+
+#[test]
+fn quit_waits_its_turn_behind_paced_lines() {
+    let mut w = World::new(Config {
+        rate_limit: 1,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.drain();
+    w.send(1, b"one\ntwo\nthree\n/quit done\n");
+    assert!(w.out.closed.is_empty());
+    w.advance(Duration::from_secs(4));
+    assert_eq!(
+        w.take(0),
+        [
+            "bob: one",
+            "bob: two",
+            "bob: three",
+            "*** bob left #lobby (saying \"done\")"
+        ]
+    );
+    assert_eq!(w.out.closed, [ClientId(1)]);
 }
 
 #[test]
@@ -749,8 +904,7 @@ fn the_connection_past_max_clients_is_told_and_closed() {
     assert_eq!(w.hub.client_count(), 2);
     w.send(2, b"carol\n");
     assert!(w.take(2).is_empty(), "a refused connection is not served");
-    w.hub
-        .disconnect(ClientId(1), Departure::EndOfInput, &mut w.out);
+    w.disconnect(1, Departure::EndOfInput);
     w.join(3, "dave");
 }
 
@@ -761,11 +915,18 @@ fn a_connection_without_a_nickname_is_closed_at_the_login_timeout() {
         ..Config::default()
     });
     w.connect(0);
+    assert_eq!(
+        w.out.timers.get(&ClientId(0)),
+        Some(&(w.now + Duration::from_secs(10)))
+    );
     w.advance(Duration::from_secs(5));
     w.join(1, "early");
+    assert!(
+        !w.out.timers.contains_key(&ClientId(1)),
+        "a registered client has no deadline"
+    );
     w.connect(2);
     w.drain();
-    assert_eq!(w.hub.next_deadline(), Some(w.now + Duration::from_secs(5)));
     w.advance(Duration::from_secs(5));
     let got = w.take(0);
     assert_eq!(got.len(), 1);
@@ -778,7 +939,7 @@ fn a_connection_without_a_nickname_is_closed_at_the_login_timeout() {
         [ClientId(0)],
         "registered clients are not timed out"
     );
-    assert_eq!(w.hub.next_deadline(), None);
+    assert!(w.out.timers.is_empty());
 }
 
 #[test]
@@ -788,8 +949,7 @@ fn a_reused_id_gets_its_own_login_deadline() {
         ..Config::default()
     });
     w.connect(0);
-    w.hub
-        .disconnect(ClientId(0), Departure::ConnectionLost, &mut w.out);
+    w.disconnect(0, Departure::ConnectionLost);
     w.advance(Duration::from_secs(9));
     w.connect(0);
     w.advance(Duration::from_secs(1));
@@ -799,46 +959,6 @@ fn a_reused_id_gets_its_own_login_deadline() {
     );
     w.advance(Duration::from_secs(9));
     assert_eq!(w.out.closed, [ClientId(0)]);
-}
-
-#[test]
-fn stale_login_deadlines_do_not_pile_up() {
-    let mut w = World::new(Config {
-        rate_limit: 0,
-        ..Config::default()
-    });
-    for round in 0..1000 {
-        w.join(round % 3, &format!("n{round}"));
-        w.hub
-            .disconnect(ClientId(round % 3), Departure::EndOfInput, &mut w.out);
-    }
-    assert!(
-        w.hub.logins.len() <= 64 + 2,
-        "{} entries kept",
-        w.hub.logins.len()
-    );
-}
-
-#[test]
-fn shrinking_keeps_every_client_and_room_working() {
-    let mut w = world();
-    for id in 0..50 {
-        w.join(id, &format!("n{id}"));
-    }
-    for id in (0..50).filter(|id| id % 10 != 3) {
-        w.hub
-            .disconnect(ClientId(id), Departure::EndOfInput, &mut w.out);
-    }
-    w.hub.shrink_to_fit();
-    assert!(w.hub.clients.len() == 44 && w.hub.clients.capacity() < 64);
-    w.drain();
-    w.line(43, "still here");
-    for id in [3, 13, 23, 33] {
-        assert_eq!(w.take(id), ["n43: still here"]);
-    }
-    w.connect(1);
-    w.line(1, "newcomer");
-    assert_eq!(w.take(3), ["*** newcomer joined #lobby"]);
 }
 
 #[test]
@@ -893,4 +1013,249 @@ fn absurd_limits_do_not_overflow() {
     w.join(0, "alice");
     w.advance(Duration::from_secs(3600));
     assert_eq!(w.hub.nick(ClientId(0)), Some("alice"));
+}
+
+#[test]
+fn an_answer_for_a_client_that_left_is_dropped_even_if_its_number_was_reused() {
+    let mut w = world();
+    w.join(0, "alice");
+    w.store.hold_answers = true;
+    w.line(0, "/join #elsewhere");
+    assert_eq!(
+        w.store.held_answers.len(),
+        1,
+        "the room's history was asked for"
+    );
+    w.disconnect(0, Departure::ConnectionLost);
+    w.join(0, "bob");
+    w.drain();
+    let late = w.store.held_answers.remove(0);
+    w.hub.handle_completion(w.now, late, &mut w.out);
+    w.settle();
+    assert!(w.take(0).is_empty(), "bob is not moved by alice's answer");
+    w.line(0, "/who");
+    assert_eq!(w.take(0), ["*** 1 member in #lobby: bob"]);
+}
+
+#[test]
+fn input_sent_while_waiting_for_an_answer_is_held_and_taken_in_order() {
+    let mut w = trio();
+    w.store.hold_answers = true;
+    w.send(0, b"/join #new\nfirst in new\n/me smiles\n");
+    assert!(w.paused.contains(&ClientId(0)), "the driver stops reading");
+    assert!(w.take(1).is_empty(), "nothing happens before the answer");
+    let answer = w.store.held_answers.remove(0);
+    w.hub.handle_completion(w.now, answer, &mut w.out);
+    w.settle();
+    assert!(w.paused.is_empty(), "reading again");
+    assert_eq!(w.take(0), ["*** You are now in #new with 0 others."]);
+    assert_eq!(w.take(1), ["*** alice left #lobby"]);
+    w.store.hold_answers = false;
+    w.line(1, "/join #new");
+    w.take(1);
+    w.line(1, "/history");
+    assert_eq!(
+        w.take(1),
+        [
+            "*** Last 2 messages in #new:",
+            "[09:12] alice: first in new",
+            "[09:12] * alice smiles"
+        ]
+    );
+}
+
+#[test]
+fn history_comes_from_the_cache_or_else_from_the_store() {
+    let mut w = World::new(Config {
+        history: 2,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    for n in 1..=4 {
+        w.line(0, &format!("message {n}"));
+    }
+    w.line(0, "/history 1");
+    assert_eq!(
+        w.take(0),
+        ["*** Last 1 message in #lobby:", "[09:12] alice: message 4"]
+    );
+    w.store.hold_answers = true;
+    w.line(0, "/history 3");
+    assert!(
+        w.take(0).is_empty(),
+        "more than the cache holds: asked the store"
+    );
+    let answer = w.store.held_answers.remove(0);
+    w.hub.handle_completion(w.now, answer, &mut w.out);
+    w.settle();
+    assert_eq!(
+        w.take(0),
+        [
+            "*** Last 3 messages in #lobby:",
+            "[09:12] alice: message 2",
+            "[09:12] alice: message 3",
+            "[09:12] alice: message 4"
+        ]
+    );
+    w.store.hold_answers = false;
+    w.line(0, "/history 1000");
+    assert_eq!(w.take(0).len(), 5, "a header and all four");
+    w.line(0, "/history 1001");
+    assert_eq!(w.take(0), ["!!! usage: /history [N]"]);
+}
+
+#[test]
+fn chat_and_actions_are_kept_but_notices_and_private_messages_are_not() {
+    let mut w = trio();
+    w.line(0, "hello");
+    w.line(1, "/me waves");
+    w.line(2, "/msg alice secret");
+    w.line(2, "/nick caroline");
+    let kept: Vec<(String, String, Kind, String)> = w
+        .store
+        .kept
+        .iter()
+        .map(|r| {
+            (
+                r.room.to_string(),
+                r.nick.to_string(),
+                r.kind,
+                r.text.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("#lobby".into(), "alice".into(), Kind::Chat, "hello".into()),
+            ("#lobby".into(), "bob".into(), Kind::Action, "waves".into())
+        ]
+    );
+    assert_eq!(w.store.kept[0].unix_ms, START_UNIX_MS);
+}
+
+#[test]
+fn history_from_before_a_restart_is_replayed() {
+    let mut before = trio();
+    before.line(0, "said before the restart");
+    let kept = std::mem::take(&mut before.store.kept);
+    let mut after = world();
+    after.hub.preload(kept);
+    after.connect(0);
+    after.line(0, "dave");
+    let got = after.take(0);
+    assert_eq!(
+        got[got.len() - 2..],
+        [
+            "*** Last 1 message in #lobby:",
+            "[09:12] alice: said before the restart"
+        ]
+    );
+}
+
+#[test]
+fn a_quit_message_is_quoted_and_cut_to_a_sentence() {
+    let mut w = trio();
+    let long = "*** admin: the server is closing, send your password to ".repeat(10);
+    w.line(1, &format!("/quit {long}"));
+    let got = w.take(0);
+    assert_eq!(got.len(), 1);
+    let notice = &got[0];
+    assert!(
+        notice.starts_with("*** bob left #lobby (saying \"*** admin: "),
+        "{notice}"
+    );
+    assert!(notice.ends_with("…\")"), "{notice}");
+    assert!(notice.chars().count() < 160 + 40, "{notice}");
+}
+
+#[test]
+fn an_over_long_nickname_gets_the_error_and_the_prompt_again() {
+    let mut w = World::new(Config {
+        max_line: 16,
+        ..Config::default()
+    });
+    w.connect(0);
+    w.take(0);
+    w.send(0, &[b'x'; 5000]);
+    w.send(0, b"\n");
+    let got = w.take(0);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].starts_with("!!! line too long"), "{got:?}");
+    assert!(got[1].contains("nickname"), "{got:?}");
+    w.line(0, "alice");
+    assert!(w.take(0)[0].starts_with("*** Welcome, alice"));
+}
+
+#[test]
+fn an_over_long_last_line_before_the_end_of_input_is_reported() {
+    let mut w = World::new(Config {
+        max_line: 8,
+        ..Config::default()
+    });
+    w.join(0, "alice");
+    w.join(1, "bob");
+    w.drain();
+    w.send(1, b"this is far too long");
+    w.end_of_input(1);
+    let got = w.take(1);
+    assert!(got[0].starts_with("!!! line too long"), "{got:?}");
+    assert_eq!(w.take(0), ["*** bob left #lobby"]);
+}
+
+#[test]
+fn telnet_ctrl_c_leaves_and_its_timing_mark_is_answered() {
+    let mut w = world();
+    w.join(0, "alice");
+    w.connect_as(1, true);
+    w.line(1, "bob");
+    w.drain();
+    w.send(1, b"still here?\r\n\xff\xf4\xff\xfd\x06");
+    assert_eq!(
+        w.take(0),
+        ["bob: still here?", "*** bob left #lobby"],
+        "the command bytes are never relayed"
+    );
+    assert_eq!(
+        w.take(1),
+        ["*** Goodbye!"],
+        "the timing mark came after the wish to leave, which closed the client"
+    );
+    assert_eq!(w.out.closed, [ClientId(1)]);
+}
+
+#[test]
+fn telnet_negotiation_is_refused_and_ctrl_d_alone_leaves() {
+    let mut w = world();
+    w.join(0, "alice");
+    w.connect_as(1, true);
+    w.line(1, "bob");
+    w.drain();
+    w.send(1, b"\xff\xfd\x18\xff\xfb\x1fhi\r\n");
+    assert_eq!(
+        w.take(1),
+        ["raw [255, 252, 24]", "raw [255, 254, 31]"],
+        "WONT and DONT"
+    );
+    assert_eq!(w.take(0), ["bob: hi"]);
+    w.send(1, b"\x04\r\n");
+    assert_eq!(w.take(0), ["*** bob left #lobby"]);
+    assert_eq!(w.out.closed, [ClientId(1)]);
+}
+
+#[test]
+fn who_is_kept_until_the_room_or_a_name_in_it_changes() {
+    let mut w = trio();
+    w.line(0, "/who");
+    assert_eq!(w.take(0), ["*** 3 members in #lobby: alice, bob, carol"]);
+    assert!(w.hub.rooms[0].listing().is_some(), "kept");
+    w.line(1, "/nick Aaron");
+    w.drain();
+    w.line(0, "/who");
+    assert_eq!(w.take(0), ["*** 3 members in #lobby: Aaron, alice, carol"]);
+    w.join(3, "zed");
+    w.disconnect(2, Departure::EndOfInput);
+    w.drain();
+    w.line(0, "/who");
+    assert_eq!(w.take(0), ["*** 3 members in #lobby: Aaron, alice, zed"]);
 }

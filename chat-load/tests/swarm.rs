@@ -1,14 +1,25 @@
-//! The load generator against every server the build has: what it reports must be true,
-//! since the benchmarks and BENCHMARKS.md stand on it.
-
-mod util;
+//! The load generator against both servers: what it reports must be true, since the
+//! benchmarks and BENCHMARKS.md stand on it.
 
 use std::time::Duration;
 
-use chat_tokio_stream::config::Config;
-use chat_tokio_stream::load::{Pace, Stop, Swarm, SwarmConfig, Task};
-use chat_tokio_stream::server::Backend;
-use util::{config, start};
+use chat_load::{Pace, Stop, Swarm, SwarmConfig, Task};
+use chat_tokio_stream::config::{Config, Location};
+use chat_tokio_stream::server::{self, Backend, ServerHandle};
+
+/// A server of `backend` on an ephemeral port, keeping nothing on disk.
+fn start(backend: Backend, config: Config) -> ServerHandle {
+    server::start(backend, config).expect("the server starts")
+}
+
+/// The defaults, on an ephemeral port, with an in-memory store.
+fn config() -> Config {
+    Config {
+        addr: "127.0.0.1:0".parse().expect("a literal address"),
+        db: Location::Memory,
+        ..Config::default()
+    }
+}
 
 fn swarm_config(server: std::net::SocketAddr, senders: usize, receivers: usize) -> SwarmConfig {
     SwarmConfig {
@@ -68,7 +79,22 @@ fn a_broadcast_reaches_every_receiver_once(backend: Backend) {
     assert!(summary.latency.max() > 0);
 }
 
-backend_tests!(
-    a_fanout_run_counts_every_delivery,
-    a_broadcast_reaches_every_receiver_once
-);
+#[test]
+fn a_fanout_run_counts_every_delivery_mio() {
+    a_fanout_run_counts_every_delivery(Backend::Mio);
+}
+
+#[test]
+fn a_fanout_run_counts_every_delivery_tokio() {
+    a_fanout_run_counts_every_delivery(Backend::Tokio);
+}
+
+#[test]
+fn a_broadcast_reaches_every_receiver_once_mio() {
+    a_broadcast_reaches_every_receiver_once(Backend::Mio);
+}
+
+#[test]
+fn a_broadcast_reaches_every_receiver_once_tokio() {
+    a_broadcast_reaches_every_receiver_once(Backend::Tokio);
+}

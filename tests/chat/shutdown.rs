@@ -1,10 +1,8 @@
 //! Contract item 9: on shutdown every client gets a "*** " line, output is flushed, and the
 //! server returns cleanly; the binary does this on SIGINT and SIGTERM and exits 0.
 
-mod util;
-
+use crate::util::{config, start, ChildServer, Client};
 use chat_tokio_stream::server::Backend;
-use util::{config, start, ChildServer, Client};
 
 /// Stopping the server says goodbye to registered and unregistered clients alike, then
 /// closes their connections; stop() reports success.

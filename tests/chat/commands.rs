@@ -1,10 +1,8 @@
 //! Contract item 6: the commands, over TCP, against every server the build has.
 
-mod util;
-
+use crate::util::{config, start, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
-use util::{config, start, Client};
 
 /// alice and bob in #lobby, with bob's join notice read by alice.
 fn alice_and_bob(addr: std::net::SocketAddr) -> (Client, Client) {
@@ -29,6 +27,7 @@ fn help_lists_every_command(backend: Backend) {
         "/msg NICK TEXT",
         "/join #room",
         "/rooms",
+        "/history [N]",
         "/quit [MESSAGE]",
         "//text",
     ] {
@@ -120,8 +119,8 @@ fn join_moves_between_rooms_with_history(backend: Backend) {
     bob.send("/join rust");
     bob.expect("*** You are now in #rust with 1 other.");
     bob.expect("*** Last 2 messages in #rust:");
-    bob.expect("alice: first in rust");
-    bob.expect("* alice is alone");
+    bob.expect_history("alice: first in rust");
+    bob.expect_history("* alice is alone");
     alice.expect("*** bob joined #rust");
     bob.send("/rooms");
     bob.expect("*** 1 room: #rust (2)");
@@ -151,8 +150,8 @@ fn history_flag_bounds_the_replay(backend: Backend) {
     alice.line_where(|l| l.contains("1 member"));
     let mut bob = Client::join(addr, "bob");
     bob.expect("*** Last 2 messages in #lobby:");
-    bob.expect("alice: n4");
-    bob.expect("alice: n5");
+    bob.expect_history("alice: n4");
+    bob.expect_history("alice: n5");
 }
 
 /// A history longer than any channel's item count is replayed whole: the output bound is in
@@ -175,7 +174,7 @@ fn a_long_history_is_replayed_whole(backend: Backend) {
     let mut bob = Client::join(addr, "bob");
     bob.expect("*** Last 1500 messages in #lobby:");
     for n in 0..1500 {
-        bob.expect(&format!("alice: n{n}"));
+        bob.expect_history(&format!("alice: n{n}"));
     }
     bob.send("/who");
     bob.expect("*** 2 members in #lobby: alice, bob");
@@ -188,7 +187,7 @@ fn quit_with_a_message_closes_the_connection(backend: Backend) {
     bob.send("/quit off to lunch");
     bob.expect("*** Goodbye!");
     bob.expect_closed();
-    alice.expect("*** bob left #lobby (off to lunch)");
+    alice.expect("*** bob left #lobby (saying \"off to lunch\")");
 }
 
 /// "//text" sends "/text"; unknown commands get "!!! " and send nothing.

@@ -1,11 +1,9 @@
 //! Contract items 1–3: the nickname prompt, the nickname rules, the welcome and the
 //! "joined" notice.
 
-mod util;
-
+use crate::util::{config, start, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
-use util::{config, start, Client};
 
 /// A new connection is greeted, and the last greeting line asks for a nickname: the line
 /// right after the prompt is already the answer to the nickname.

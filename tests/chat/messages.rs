@@ -1,13 +1,11 @@
 //! Contract items 4 and 5: chat lines reach everyone else in the room, in order, without
 //! echo and without loss; departures are announced however the client went away.
 
-mod util;
-
 use std::thread;
 
+use crate::util::{config, start, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
-use util::{config, start, Client};
 
 /// A line from alice reaches every other member as "alice: text", and not alice herself.
 fn a_line_reaches_everyone_else_and_is_not_echoed(backend: Backend) {

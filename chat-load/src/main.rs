@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use chat_tokio_stream::load::{DeliveryCounter, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
-use chat_tokio_stream::sys;
+use chat_load::{DeliveryCounter, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 
 /// Load generator for chat-tokio-stream (or any server speaking its protocol).
 #[derive(Debug, Parser)]
@@ -132,7 +131,7 @@ struct IdleArgs {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
-    if let Err(e) = sys::raise_open_file_limit() {
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("warning: could not raise the open file limit: {e}");
     }
     match run(&cli) {

@@ -1,4 +1,5 @@
-//! The load generator's engine, shared by the `chat-load` binary and the criterion benches.
+//! chat-load: a load generator for any server that speaks the line chat protocol. This library
+//! is its engine, shared by the `chat-load` binary and the server's criterion benches.
 //!
 //! A [`Swarm`] is a set of simulated clients (senders and receivers, all in `#lobby`) spread
 //! over worker threads, each an event loop of its own. It runs [`Task`]s: senders say

@@ -1,0 +1,187 @@
+//! The connections and the bookkeeping the chat core's decisions feed: the loop's [`Sink`].
+//!
+//! A line for a client is pushed onto its outbox and the client listed for the flush at the
+//! end of the pass. `--max-outbuf` is about what the client's socket would not take, so an
+//! outbox that crosses it in the middle of a pass is written out there and then, and only a
+//! client whose socket still refuses the bytes is given up on as too slow. Giving up, like
+//! any failure, takes effect after the current step: a fan-out never loses its way.
+
+use std::io;
+use std::time::Instant;
+
+use mio::{Interest, Registry, Token};
+use slab::Slab;
+
+use super::connection::{Connection, Phase};
+use super::timers::{Deadline, Timers};
+use crate::lifecycle::CLOSE_LINGER;
+use crate::outbox::{Gather, SpareQueues};
+use crate::protocol::{ClientId, Departure, Line, Sink};
+
+/// See the module documentation.
+pub struct Connections {
+    pub slab: Slab<Connection>,
+    /// Connections with output queued since the last flush, each listed once.
+    pub to_flush: Vec<ClientId>,
+    /// Connections to read again next pass without waiting for an event: their read budget
+    /// ran out, or the chat core let them go on. Each listed once.
+    pub to_revisit: Vec<ClientId>,
+    /// Connections that failed or fell too far behind, to drop after the current step.
+    pub failed: Vec<(ClientId, Departure)>,
+    /// Every connection's deadlines.
+    pub timers: Timers,
+    /// `--max-outbuf`: bytes a client's socket may refuse before it is dropped as too slow.
+    max_outbuf: usize,
+    /// Where short lines are laid end to end before each write (shared by all connections).
+    pub gather: Gather,
+    /// Drained outboxes' storage, reused by the next fan-out.
+    pub spares: SpareQueues,
+    /// The loop's clock, read once per pass.
+    pub now: Instant,
+}
+
+impl Connections {
+    /// No connections yet, dropping clients whose sockets refuse `max_outbuf` bytes.
+    pub fn new(max_outbuf: usize) -> Self {
+        Connections {
+            slab: Slab::new(),
+            to_flush: Vec::new(),
+            to_revisit: Vec::new(),
+            failed: Vec::new(),
+            timers: Timers::default(),
+            max_outbuf,
+            gather: Gather::default(),
+            spares: SpareQueues::default(),
+            now: Instant::now(),
+        }
+    }
+
+    /// Lists a connection for the next flush, once.
+    pub fn mark_for_flush(&mut self, id: ClientId) {
+        if let Some(conn) = self.slab.get_mut(id.0) {
+            list_for_flush(&mut self.to_flush, id, conn);
+        }
+    }
+
+    /// Lists a connection to be read again next pass, once.
+    pub fn revisit(&mut self, id: ClientId) {
+        if let Some(conn) = self.slab.get_mut(id.0) {
+            if !conn.revisit_pending {
+                conn.revisit_pending = true;
+                self.to_revisit.push(id);
+            }
+        }
+    }
+
+    /// Notes a socket error; the connection is dropped after the current step.
+    pub fn fail(&mut self, id: ClientId, error: &io::Error) {
+        log::debug!("client {}: {error}", id.0);
+        self.give_up_on(id, Departure::ConnectionLost);
+    }
+
+    /// Stops all traffic to and from a connection and lists it to be dropped after the
+    /// current step.
+    pub fn give_up_on(&mut self, id: ClientId, why: Departure) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        if conn.phase != Phase::Failed {
+            conn.phase = Phase::Failed;
+            conn.outbox.clear();
+            self.failed.push((id, why));
+        }
+    }
+
+    /// Changes what a connection's socket is registered for.
+    pub fn reregister(&mut self, id: ClientId, interest: Interest, registry: &Registry) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        if let Err(e) = registry.reregister(conn.io.socket(), Token(id.0), interest) {
+            self.fail(id, &e);
+        }
+    }
+
+    /// Removes a connection from the loop and closes its socket.
+    pub fn close_now(&mut self, id: ClientId, registry: &Registry) {
+        if self.slab.contains(id.0) {
+            let mut conn = self.slab.remove(id.0);
+            if let Err(e) = registry.deregister(conn.io.socket()) {
+                log::debug!("client {}: deregister failed: {e}", id.0);
+            }
+            self.timers.cancel_all(id);
+            log::debug!("client {} closed", id.0);
+        }
+    }
+
+    /// Writes a client's outbox now, in the middle of a pass, because it crossed
+    /// `--max-outbuf`; gives up on the client if its socket still refuses that much.
+    fn write_through(&mut self, id: ClientId) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        match conn
+            .outbox
+            .flush_to(&mut conn.io, usize::MAX, &mut self.gather)
+        {
+            Ok(_) if conn.outbox.queued_bytes() > self.max_outbuf => {
+                self.give_up_on(id, Departure::TooSlow);
+            }
+            Ok(_) => {}
+            Err(e) => self.fail(id, &e),
+        }
+    }
+}
+
+impl Sink for Connections {
+    fn send(&mut self, to: ClientId, line: &Line) {
+        let Some(conn) = self.slab.get_mut(to.0) else {
+            return;
+        };
+        if conn.phase != Phase::Open {
+            return;
+        }
+        conn.outbox.push_recycling(line.clone(), &mut self.spares);
+        list_for_flush(&mut self.to_flush, to, conn);
+        if conn.outbox.queued_bytes() > self.max_outbuf {
+            self.write_through(to);
+        }
+    }
+
+    fn close(&mut self, client: ClientId) {
+        let Some(conn) = self.slab.get_mut(client.0) else {
+            return;
+        };
+        if conn.phase == Phase::Open {
+            conn.phase = Phase::Closing;
+            list_for_flush(&mut self.to_flush, client, conn);
+            self.timers
+                .set((client, Deadline::Linger), self.now + CLOSE_LINGER);
+        }
+    }
+
+    fn set_timer(&mut self, client: ClientId, at: Option<Instant>) {
+        match at {
+            Some(at) if self.slab.contains(client.0) => {
+                self.timers.set((client, Deadline::Core), at);
+            }
+            _ => self.timers.cancel((client, Deadline::Core)),
+        }
+    }
+
+    fn resume_reading(&mut self, client: ClientId) {
+        if let Some(conn) = self.slab.get_mut(client.0) {
+            conn.paused = false;
+            // Input may be waiting in the socket, and no new event will say so.
+            self.revisit(client);
+        }
+    }
+}
+
+/// Puts `conn` on the flush list unless it is there already.
+fn list_for_flush(to_flush: &mut Vec<ClientId>, id: ClientId, conn: &mut Connection) {
+    if !conn.flush_pending {
+        conn.flush_pending = true;
+        to_flush.push(id);
+    }
+}

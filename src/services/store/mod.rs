@@ -1,0 +1,238 @@
+//! The store: room history in an embedded SQLite file (contract item 11), kept by a thread of
+//! its own so that no disk access ever runs on a driver's thread.
+//!
+//! Messages reach the thread through a queue bounded in bytes. The thread takes everything
+//! waiting at once and keeps it in one transaction (group commit: one commit for many
+//! lines), so it commits as often as the disk allows and never later than it is idle for.
+//! Past the bound, the newest messages are dropped and counted, never waited for: a slow disk
+//! does not slow the chat. Reads (`/history`, a room's history on entering it) go through the
+//! same queue, behind the writes sent before them, so a client always finds what it has just
+//! said. A write that fails (disk full, read-only file) is logged once per episode, and the
+//! chat goes on. Old messages are deleted (`--retain-days`) in small batches between writes.
+
+mod db;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use db::Database;
+pub use db::Location;
+
+use super::mailbox::Mailbox;
+use super::queue::{ByteQueue, Taken};
+use crate::config::Config;
+use crate::protocol::history::CACHED_EMPTY_ROOMS;
+use crate::protocol::{Completion, Record, StoreRequest, Ticket};
+
+/// Bytes of messages waiting for the store at most: a few seconds of the busiest chat this
+/// server can carry, so that only a disk that has stopped loses messages.
+const QUEUE_BYTES: usize = 16 << 20;
+/// What a queued message costs besides its text: the record and the queue's bookkeeping.
+const RECORD_OVERHEAD: usize = 96;
+/// Oldest messages deleted per retention step: a short transaction that never holds up
+/// writes for long.
+const RETENTION_BATCH: usize = 1000;
+/// How often the thread looks for expired messages when the last look found none.
+const RETENTION_PERIOD: Duration = Duration::from_secs(60);
+
+/// The store, as the drivers see it.
+#[derive(Debug)]
+pub struct Store {
+    queue: Arc<ByteQueue<StoreRequest>>,
+    thread: Option<JoinHandle<()>>,
+    /// Messages dropped because the queue was full, ever.
+    dropped: u64,
+    /// Whether the last message offered was dropped (so that an episode is logged once).
+    dropping: bool,
+}
+
+impl Store {
+    /// Opens the store (refusing a file that is not one), reads what the history cache
+    /// starts with, and starts the store's thread, which answers through `mailbox`.
+    pub fn open(config: &Config, mailbox: Mailbox) -> std::io::Result<(Store, Vec<Record>)> {
+        let db = Database::open(&config.db)?;
+        let started = Instant::now();
+        let preload = db
+            .preload(CACHED_EMPTY_ROOMS, config.history)
+            .map_err(|e| std::io::Error::other(format!("the store {}: {e}", config.db)))?;
+        log::info!(
+            "store {}: loaded {} recent messages in {:.0?}",
+            config.db,
+            preload.len(),
+            started.elapsed()
+        );
+        let queue = Arc::new(ByteQueue::new(QUEUE_BYTES));
+        let retain = (config.retain_days > 0)
+            .then(|| Duration::from_secs(u64::from(config.retain_days) * 24 * 60 * 60));
+        let worker = Worker {
+            db,
+            queue: Arc::clone(&queue),
+            mailbox,
+            retain,
+            failing: false,
+        };
+        let thread = std::thread::Builder::new()
+            .name("store".into())
+            .spawn(move || worker.run())?;
+        Ok((
+            Store {
+                queue,
+                thread: Some(thread),
+                dropped: 0,
+                dropping: false,
+            },
+            preload,
+        ))
+    }
+
+    /// Hands a request to the store's thread. Never blocks.
+    pub fn submit(&mut self, request: StoreRequest) {
+        match request {
+            StoreRequest::Keep(record) => {
+                let bytes =
+                    RECORD_OVERHEAD + record.room.len() + record.nick.len() + record.text.len();
+                match self.queue.push(StoreRequest::Keep(record), bytes) {
+                    Ok(()) if self.dropping => {
+                        self.dropping = false;
+                        log::info!(
+                            "the store keeps up again; {} messages were not kept so far",
+                            self.dropped
+                        );
+                    }
+                    Ok(()) => {}
+                    Err(_) => {
+                        self.dropped += 1;
+                        if !self.dropping {
+                            self.dropping = true;
+                            log::warn!("the store cannot keep up with the chat: new messages are not kept until it does");
+                        }
+                    }
+                }
+            }
+            history @ StoreRequest::History { .. } => {
+                // Clients wait for these, one each at most: they are never refused for room.
+                if self.queue.push_always(history).is_err() {
+                    log::debug!("the store is closed; a history request was not answered");
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued, then stops the thread and closes the file.
+    pub fn stop(mut self) {
+        self.queue.close();
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                log::error!("the store's thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    /// A store dropped without [`Store::stop`] (a server that failed) still writes what it
+    /// has, in the background.
+    fn drop(&mut self) {
+        self.queue.close();
+    }
+}
+
+/// The store's thread.
+struct Worker {
+    db: Database,
+    queue: Arc<ByteQueue<StoreRequest>>,
+    mailbox: Mailbox,
+    /// How long messages are kept, if not forever.
+    retain: Option<Duration>,
+    /// Writes are failing (logged once, when it starts).
+    failing: bool,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut jobs = Vec::new();
+        let mut records = Vec::new();
+        let mut next_retention = Instant::now();
+        loop {
+            let wait = next_retention.saturating_duration_since(Instant::now());
+            let taken = self.queue.take_all(&mut jobs, wait.min(RETENTION_PERIOD));
+            for job in jobs.drain(..) {
+                match job {
+                    StoreRequest::Keep(record) => records.push(record),
+                    StoreRequest::History {
+                        ticket,
+                        room,
+                        limit,
+                    } => {
+                        // What was said before the question is part of the answer.
+                        self.keep(&mut records);
+                        self.answer(ticket, &room, limit);
+                    }
+                }
+            }
+            self.keep(&mut records);
+            if taken == Taken::Closed {
+                return;
+            }
+            if Instant::now() >= next_retention {
+                next_retention = Instant::now() + self.delete_expired();
+            }
+        }
+    }
+
+    /// Writes `records` in one transaction and empties it.
+    fn keep(&mut self, records: &mut Vec<Record>) {
+        if records.is_empty() {
+            return;
+        }
+        match self.db.keep(records) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                log::info!("the store can be written again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !self.failing {
+                    self.failing = true;
+                    log::error!("cannot write to the store ({e}); messages are not kept until it can be written again");
+                }
+            }
+        }
+        records.clear();
+    }
+
+    fn answer(&self, ticket: Ticket, room: &Arc<str>, limit: usize) {
+        let completion = match self.db.recent(room, limit) {
+            Ok(records) => Completion::History { ticket, records },
+            Err(e) => {
+                log::warn!("cannot read the history of {room} from the store: {e}");
+                Completion::Failed {
+                    ticket,
+                    reason: "the store could not be read".into(),
+                }
+            }
+        };
+        self.mailbox.post(completion);
+    }
+
+    /// Deletes one batch of expired messages; returns how long to wait before the next.
+    fn delete_expired(&mut self) -> Duration {
+        let Some(retain) = self.retain else {
+            return RETENTION_PERIOD;
+        };
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let cutoff = now_ms.saturating_sub(i64::try_from(retain.as_millis()).unwrap_or(i64::MAX));
+        match self.db.delete_older_than(cutoff, RETENTION_BATCH) {
+            // A full batch: there may be more; go on soon, after whatever is queued.
+            Ok(deleted) if deleted == RETENTION_BATCH => Duration::ZERO,
+            Ok(_) => RETENTION_PERIOD,
+            Err(e) => {
+                log::warn!("cannot delete expired messages from the store: {e}");
+                RETENTION_PERIOD
+            }
+        }
+    }
+}

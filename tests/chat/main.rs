@@ -1,0 +1,15 @@
+//! The chat over TCP: every rule of the protocol, tested the way `nc` uses the server, each
+//! scenario written once and run against every server the build has (`backend_tests!`).
+//! One test binary, one module per part of the protocol.
+
+#[macro_use]
+#[path = "../util/mod.rs"]
+mod util;
+
+mod bad_input;
+mod commands;
+mod hostile;
+mod limits;
+mod messages;
+mod registration;
+mod shutdown;
