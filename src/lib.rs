@@ -5,6 +5,44 @@
 //! beside it so that the two can be compared honestly.
 //!
 //! # Layout
+//!
+//! ```text
+//!  listener ─▶ Io (Plain) ─▶ Codec (Lines) ─▶ Hub ─▶ Sink ─▶ Outbox ─▶ Io ─▶ socket
+//!                                            │ ▲
+//!                             poll_request   │ │  handle_completion
+//!                                            ▼ │
+//!                            Services (threads): the store ── Mailbox (channel + waker)
+//! ```
+//!
+//! - [`protocol`]: the sans-IO chat core; no sockets, no clocks.
+//!   - [`protocol::hub`]: the state machine that applies every chat rule, in files by concern
+//!     (input and pacing, registration, rooms, commands, answers from services).
+//!   - [`protocol::line`], [`protocol::telnet`]: bytes to bounded lines, minus Telnet's
+//!     commands on the plain listener.
+//!   - [`protocol::text`]: makes client text safe for terminals.
+//!   - [`protocol::nick`], [`protocol::room`], [`protocol::command`]: nicknames, rooms and
+//!     commands. [`protocol::flood`]: the per-client pace.
+//!   - [`protocol::history`]: rooms' recent messages, apart from the rooms.
+//!   - [`protocol::request`]: what the core asks services for, and their answers.
+//!   - [`protocol::wire`]: encoded server lines, shared by all recipients.
+//!   - [`protocol::sink`]: client ids, [`protocol::Flow`] and the [`protocol::Sink`] drivers
+//!     implement. [`protocol::clock`]: instants to time stamps.
+//! - [`services`]: work off the drivers' threads: the SQLite [`services::store`], the
+//!   byte-bounded [`services::queue`] in front of it, the [`services::mailbox`] that brings
+//!   answers back.
+//! - [`mio_server`]: the product, a single-threaded edge-triggered event loop: connections
+//!   are a transport and a codec, with one read path, one flush path and one timer structure.
+//! - `tokio_server` (feature `tokio-impl`): the Tokio reference server, same core and services,
+//!   one task per connection.
+//! - [`outbox`]: a connection's queue of shared lines, flushed with vectored writes (both
+//!   servers).
+//! - [`server`]: starts either server on its own thread; a handle stops it.
+//! - [`shutdown`]: the thread-safe trigger that asks a server to stop.
+//! - [`lifecycle`]: the closing and shutdown timings and the accept back-off both servers
+//!   keep. [`listen`]: opening a listening socket.
+//! - [`config`]: every tunable, with the protocol's defaults. (The command line that fills it
+//!   is the binary's: `src/cli.rs`.)
+//! - [`sys`]: process set-up (the open-file limit).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

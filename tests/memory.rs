@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
-use util::{config, rss_bytes, start, Client};
+use util::{config, rss_bytes, start, ChildServer, Client};
 
 /// Held by each test so that memory readings never overlap.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -139,6 +139,61 @@ fn a_client_that_never_reads_is_dropped_and_nobody_else_suffers(backend: Backend
         peak < 200 * 1024 * 1024,
         "peak resident memory {peak} bytes"
     );
+}
+
+/// One client moving through 10,000 new rooms, saying a line in each (flood control off):
+/// rooms cost what their members and their history cost, so the server's memory stays
+/// within a few MiB. (Before: the Tokio server kept a broadcast channel per room ever made,
+/// and grew by 334 MB.)
+fn rooms_cost_what_their_members_and_history_cost(backend: Backend) {
+    const ROOMS: usize = 10_000;
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // A store on disk: what an in-memory one keeps is storage, not rooms.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let db = dir.path().join("rooms.db");
+    let server = ChildServer::spawn(
+        backend,
+        &[
+            "--rate-limit",
+            "0",
+            "--db",
+            db.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    let mut alice = Client::join(server.addr, "alice");
+    alice.send("warm-up line");
+    alice.send("/join #warmup");
+    alice.line_where(|l| l.starts_with("*** You are now in #warmup"));
+    let before = rss_bytes(server.pid());
+    for n in 0..ROOMS {
+        alice.send(&format!("/join #r{n}"));
+        alice.send(&format!("said in room {n}"));
+    }
+    alice.send("/rooms");
+    let rooms = alice.line_where(|l| l.starts_with("*** ") && l.contains(" room"));
+    assert_eq!(rooms, format!("*** 1 room: #r{} (1)", ROOMS - 1));
+    let after = rss_bytes(server.pid());
+    let growth = after.saturating_sub(before);
+    println!(
+        "{}: {ROOMS} rooms made and left: RSS grew by {} KiB",
+        backend.name(),
+        growth / 1024
+    );
+    assert!(
+        growth < 8 << 20,
+        "memory grew by {growth} bytes for rooms that no longer exist"
+    );
+}
+
+#[test]
+fn rooms_cost_what_their_members_and_history_cost_mio() {
+    rooms_cost_what_their_members_and_history_cost(Backend::Mio);
+}
+
+#[cfg(feature = "tokio-impl")]
+#[test]
+fn rooms_cost_what_their_members_and_history_cost_tokio() {
+    rooms_cost_what_their_members_and_history_cost(Backend::Tokio);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The product: a single-threaded, edge-triggered event loop on `mio`.
 //!
 //! One thread owns one `Poll`, the listeners, a `Waker` and a slab of connections. A
-//! connection is a transport ([`io::Io`]) and a codec ([`codec::Codec`]); there is one read
+//! connection is a transport (`io::Io`) and a codec (`codec::Codec`); there is one read
 //! path and one flush path through them. A pass of the loop does, in order:
 //!
 //! 1. hand the chat core's requests to the services; flush every connection that got output
@@ -52,8 +52,10 @@ const WAKER: Token = Token(usize::MAX);
 /// Bytes read per `read` call. One buffer for the whole loop: connections keep only the
 /// unfinished tail of a line (in the chat core), never a read buffer of their own.
 const READ_CHUNK: usize = 64 * 1024;
-/// Bytes one connection may have read per pass before others get their turn.
-const READ_BUDGET: usize = 4 * READ_CHUNK;
+/// Bytes one connection may have read per pass before others get their turn: one chunk, a
+/// couple of thousand chat lines, so that a client sending as fast as it can costs the
+/// others a millisecond or so per pass, not tens.
+const READ_BUDGET: usize = READ_CHUNK;
 /// Bytes written to one connection per pass before others get their turn.
 const WRITE_BUDGET: usize = 256 * 1024;
 /// Events taken from the kernel per `poll`.
@@ -434,17 +436,16 @@ impl MioServer {
             self.drop_failed();
             // Goodbyes written: read what each client sent (closing with unread input would
             // reset the connection), then close without waiting for the client.
-            std::mem::swap(&mut self.revisiting, &mut self.conns.to_revisit);
-            for id in std::mem::take(&mut self.revisiting) {
-                if self
-                    .conns
-                    .slab
-                    .get(id.0)
-                    .is_some_and(|c| c.phase == Phase::Draining)
-                {
-                    self.read_from(id);
-                    self.conns.close_now(id, self.poll.registry());
-                }
+            let draining: Vec<ClientId> = self
+                .conns
+                .slab
+                .iter()
+                .filter(|(_, conn)| conn.phase == Phase::Draining)
+                .map(|(key, _)| ClientId(key))
+                .collect();
+            for id in draining {
+                self.read_from(id);
+                self.conns.close_now(id, self.poll.registry());
             }
             if self.conns.slab.is_empty() || self.conns.now >= give_up_at {
                 break;

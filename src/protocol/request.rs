@@ -72,7 +72,7 @@ pub enum StoreRequest {
 /// A service's answer.
 #[derive(Debug)]
 pub enum Completion {
-    /// The messages a [`Request::History`] asked for, oldest first.
+    /// The messages a [`StoreRequest::History`] asked for, oldest first.
     History {
         /// The request's ticket.
         ticket: Ticket,

@@ -133,6 +133,7 @@ impl TokioServer {
             );
             hub.shutdown(peers);
         });
+        self.shared.stop();
         let flushed = tokio::time::timeout(SHUTDOWN_FLUSH_LIMIT, async {
             while tasks.join_next().await.is_some() {}
         })

@@ -124,7 +124,12 @@ pub async fn serve(
         }
     };
     match end {
-        End::Closed => drain(stream).await,
+        End::Closed => {
+            tokio::select! {
+                () = drain(stream) => {}
+                () = shared.stopping() => {}
+            }
+        }
         End::CutOff => {}
         End::Gone(why) => shared.with_hub(|hub, peers| hub.disconnect(id, why, peers)),
     }
@@ -161,7 +166,7 @@ fn read_available(shared: &Shared, stream: &TcpStream, id: ClientId) -> io::Resu
 
 /// After the last line: shuts the sending side, then reads and discards until the client
 /// closes (closing with unread input would reset the connection and could destroy the
-/// lines it has not read yet), for at most the linger time.
+/// lines it has not read yet), for at most the linger time, or until the server stops.
 async fn drain(mut stream: TcpStream) {
     let _ = tokio::time::timeout(CLOSE_LINGER, async {
         if stream.shutdown().await.is_err() {

@@ -7,12 +7,13 @@
 //! below that, its task judges after each write whether its socket refused more than
 //! `--max-outbuf`.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use slab::Slab;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::Notify;
 
 use crate::protocol::{ClientId, Departure, Hub, Line, Sink};
 use crate::services::Services;
@@ -140,13 +141,40 @@ impl Sink for Peers {
     }
 }
 
-/// The shared state behind its mutex.
-pub struct Shared(Mutex<State>);
+/// The shared state behind its mutex, and the news that the server is stopping.
+pub struct Shared {
+    state: Mutex<State>,
+    /// Set when the server stops: closing connections then do not wait for their clients.
+    stopping: AtomicBool,
+    /// Wakes the connections that are waiting for their clients to close.
+    stop: Notify,
+}
 
 impl Shared {
     /// Shares `state`.
     pub fn new(state: State) -> Self {
-        Shared(Mutex::new(state))
+        Shared {
+            state: Mutex::new(state),
+            stopping: AtomicBool::new(false),
+            stop: Notify::new(),
+        }
+    }
+
+    /// The server is stopping: closing connections stop waiting for their clients.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.stop.notify_waiters();
+    }
+
+    /// Completes once the server is stopping.
+    pub async fn stopping(&self) {
+        let notified = self.stop.notified();
+        tokio::pin!(notified);
+        // Registered before the flag is read, so that a stop in between is not missed.
+        notified.as_mut().enable();
+        if !self.stopping.load(Ordering::SeqCst) {
+            notified.await;
+        }
     }
 
     /// Runs `act` on the core with the clients' queues as its sink, then finishes what it
@@ -172,13 +200,15 @@ impl Shared {
 
     /// The state, once nobody else shares it.
     pub fn into_state(self) -> State {
-        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+        self.state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The state, for setting up and tearing down.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave it in a state worse than stopping the
         // whole server would; poisoning is ignored.
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -6,10 +6,14 @@
 #[path = "../util/mod.rs"]
 mod util;
 
+mod attacks;
 mod bad_input;
 mod commands;
+mod history;
 mod hostile;
 mod limits;
 mod messages;
 mod registration;
 mod shutdown;
+mod startup;
+mod telnet;

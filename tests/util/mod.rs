@@ -64,21 +64,32 @@ pub struct ChildServer {
     pub addr: SocketAddr,
 }
 
+/// The real binary as a user would start it, on an ephemeral port with `backend` and
+/// `extra_args` (and a store in memory unless they name one), logging at info.
+pub fn binary(backend: Backend, extra_args: &[&str]) -> Command {
+    binary_on(backend, "127.0.0.1:0", extra_args)
+}
+
+/// [`binary`], listening on `addr`.
+pub fn binary_on(backend: Backend, addr: &str, extra_args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
+    command.args(["--addr", addr]);
+    if !extra_args.contains(&"--db") {
+        command.args(["--db", ":memory:"]);
+    }
+    command.args(extra_args);
+    if cfg!(feature = "tokio-impl") {
+        command.args(["--backend", backend.name()]);
+    }
+    command.env("RUST_LOG", "info");
+    command
+}
+
 impl ChildServer {
-    /// The real binary, started as a user would, on an ephemeral port with `backend` and
-    /// `extra_args`. Its log is drained on a thread so that it never blocks on a full pipe.
+    /// The real binary (see [`binary`]), started. Its log is drained on a thread so that it
+    /// never blocks on a full pipe.
     pub fn spawn(backend: Backend, extra_args: &[&str]) -> ChildServer {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
-        command.args(["--addr", "127.0.0.1:0"]);
-        if !extra_args.contains(&"--db") {
-            command.args(["--db", ":memory:"]);
-        }
-        command.args(extra_args);
-        if cfg!(feature = "tokio-impl") {
-            command.args(["--backend", backend.name()]);
-        }
-        let mut child = command
-            .env("RUST_LOG", "info")
+        let mut child = binary(backend, extra_args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -208,6 +219,20 @@ impl Client {
         String::from_utf8(bytes).unwrap_or_else(|e| panic!("{}: line is not UTF-8: {e}", self.name))
     }
 
+    /// Reads exactly `buf.len()` bytes, whatever they are (a Telnet answer, say).
+    pub fn read_exact(&mut self, buf: &mut [u8]) {
+        self.reader
+            .read_exact(buf)
+            .unwrap_or_else(|e| panic!("{}: read failed: {e}", self.name));
+    }
+
+    /// Reads everything until the server closes the connection cleanly.
+    pub fn read_to_end(&mut self, into: &mut Vec<u8>) {
+        self.reader
+            .read_to_end(into)
+            .unwrap_or_else(|e| panic!("{}: not closed cleanly: {e}", self.name));
+    }
+
     /// Asserts that the next line is exactly `expected`.
     pub fn expect(&mut self, expected: &str) {
         let got = self.line();
@@ -251,6 +276,11 @@ impl Client {
             ),
             Err(e) => panic!("{}: the connection was not closed cleanly: {e}", self.name),
         }
+    }
+
+    /// Another handle on the connection, for writing from elsewhere.
+    pub fn writer(&self) -> TcpStream {
+        self.writer.try_clone().expect("clone the stream")
     }
 
     /// Closes the sending side, as `nc` does at the end of its input.

@@ -116,7 +116,18 @@ impl Hub {
             let Some(piece) = decoder.next_piece(&mut bytes, max_line) else {
                 break Flow::Continue;
             };
-            self.handle_piece(id, piece, now, sink);
+            if piece != Piece::Leave {
+                self.handle_piece(id, piece, now, sink);
+                continue;
+            }
+            // Telnet sends Ctrl-C as IP and then DO TIMING-MARK, and shows nothing until the
+            // mark is granted: answer what follows first, so that the goodbye is seen.
+            while let Some(piece) = decoder.next_piece(&mut bytes, max_line) {
+                if let Piece::Reply(reply) = piece {
+                    sink.send(id, &Line::raw(&reply));
+                }
+            }
+            self.handle_piece(id, Piece::Leave, now, sink);
         };
         self.send_batch(sink);
         if let Some(client) = self.client_mut(id) {

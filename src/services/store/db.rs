@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OpenFlags};
 
@@ -76,13 +77,16 @@ pub struct Database {
     conn: Connection,
     /// Room ids by folded name, so that keeping a message rarely looks its room up.
     room_ids: HashMap<Box<str>, i64>,
+    /// How long messages are kept, if not forever: older ones are never read, even before
+    /// they are deleted.
+    retain: Option<Duration>,
 }
 
 impl Database {
     /// Opens the store at `location`, creating it if missing, and brings its schema up to
     /// date. A file that is not a store of this server (not SQLite, another program's
     /// database, or a newer schema) is refused with an error naming it, and is not written.
-    pub fn open(location: &Location) -> std::io::Result<Database> {
+    pub fn open(location: &Location, retain: Option<Duration>) -> std::io::Result<Database> {
         let named = |e: String| std::io::Error::other(format!("the store {location}: {e}"));
         let conn = match location {
             Location::File(path) => open_file(path),
@@ -95,6 +99,7 @@ impl Database {
         Ok(Database {
             conn,
             room_ids: HashMap::new(),
+            retain,
         })
     }
 
@@ -147,20 +152,23 @@ impl Database {
     pub fn recent(&self, room: &Arc<str>, limit: usize) -> rusqlite::Result<Vec<Record>> {
         let mut query = self.conn.prepare_cached(
             "SELECT time, nick, kind, text FROM messages
-             WHERE room = (SELECT id FROM rooms WHERE folded = ?1)
+             WHERE room = (SELECT id FROM rooms WHERE folded = ?1) AND time >= ?3
              ORDER BY id DESC LIMIT ?2",
         )?;
         let folded = room::fold(room);
         let mut records = query
-            .query_map(params![&*folded, limit_param(limit)], |row| {
-                Ok(Record {
-                    unix_ms: row.get(0)?,
-                    room: Arc::clone(room),
-                    nick: row.get::<_, String>(1)?.into(),
-                    kind: kind_from_code(row.get(2)?),
-                    text: row.get::<_, String>(3)?.into(),
-                })
-            })?
+            .query_map(
+                params![&*folded, limit_param(limit), self.cutoff()],
+                |row| {
+                    Ok(Record {
+                        unix_ms: row.get(0)?,
+                        room: Arc::clone(room),
+                        nick: row.get::<_, String>(1)?.into(),
+                        kind: kind_from_code(row.get(2)?),
+                        text: row.get::<_, String>(3)?.into(),
+                    })
+                },
+            )?
             .collect::<rusqlite::Result<Vec<Record>>>()?;
         records.reverse();
         Ok(records)
@@ -177,10 +185,12 @@ impl Database {
              FROM (SELECT id, name FROM rooms ORDER BY last_message DESC LIMIT ?1) AS r,
                   messages AS m
              WHERE m.id IN (SELECT id FROM messages WHERE room = r.id ORDER BY id DESC LIMIT ?2)
+               AND m.time >= ?3
              ORDER BY m.id",
         )?;
         let mut names: HashMap<String, Arc<str>> = HashMap::new();
-        let rows = query.query_map(params![limit_param(rooms), limit_param(per_room)], |row| {
+        let params = params![limit_param(rooms), limit_param(per_room), self.cutoff()];
+        let rows = query.query_map(params, |row| {
             Ok((
                 row.get::<_, String>(0)?,
                 row.get::<_, i64>(1)?,
@@ -208,15 +218,50 @@ impl Database {
         Ok(records)
     }
 
-    /// Deletes up to `batch` of the oldest messages said before `cutoff_ms`; returns how
+    /// Deletes up to `batch` of the oldest messages past the retention time; returns how
     /// many. Messages are numbered in the order they were said, so the oldest are the lowest
     /// numbers: each batch is a short range at the start of the table.
-    pub fn delete_older_than(&self, cutoff_ms: i64, batch: usize) -> rusqlite::Result<usize> {
+    pub fn delete_expired(&self, batch: usize) -> rusqlite::Result<usize> {
+        if self.retain.is_none() {
+            return Ok(0);
+        }
         self.conn.execute(
             "DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT ?2)
              AND time < ?1",
-            params![cutoff_ms, limit_param(batch)],
+            params![self.cutoff(), limit_param(batch)],
         )
+    }
+
+    /// The time before which messages are past the retention time (or the beginning of
+    /// time), in milliseconds since the Unix epoch.
+    fn cutoff(&self) -> i64 {
+        let Some(retain) = self.retain else {
+            return i64::MIN;
+        };
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        now.saturating_sub(i64::try_from(retain.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+#[cfg(test)]
+impl Database {
+    /// Makes the store as full as it is now (`full`), or lets it grow again: how a test
+    /// makes writes fail as on a full disk.
+    pub fn limit_size(&self, full: bool) {
+        let pages: i64 = if full {
+            self.conn
+                .query_row("PRAGMA page_count", [], |row| row.get(0))
+                .unwrap()
+        } else {
+            1 << 30
+        };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+            .unwrap();
     }
 }
 
@@ -312,7 +357,7 @@ mod tests {
 
     #[test]
     fn kept_messages_come_back_by_room_oldest_first() {
-        let mut db = Database::open(&Location::Memory).unwrap();
+        let mut db = Database::open(&Location::Memory, None).unwrap();
         db.keep(&[
             record("#Rust", "alice", "one", 1),
             record("#lobby", "bob", "elsewhere", 2),
@@ -332,7 +377,7 @@ mod tests {
 
     #[test]
     fn preload_takes_the_last_of_each_recent_room() {
-        let mut db = Database::open(&Location::Memory).unwrap();
+        let mut db = Database::open(&Location::Memory, None).unwrap();
         let mut records = Vec::new();
         for n in 0..5 {
             records.push(record("#a", "x", &format!("a{n}"), n));
@@ -354,20 +399,41 @@ mod tests {
     }
 
     #[test]
-    fn old_messages_are_deleted_in_batches() {
-        let mut db = Database::open(&Location::Memory).unwrap();
-        let records: Vec<Record> = (0..10).map(|n| record("#a", "x", "t", n)).collect();
+    fn expired_messages_are_never_read_and_deleted_in_batches() {
+        let day = Duration::from_secs(24 * 3600);
+        let mut db = Database::open(&Location::Memory, Some(day)).unwrap();
+        let now = db.cutoff() + i64::try_from(day.as_millis()).unwrap();
+        let two_days = 2 * i64::try_from(day.as_millis()).unwrap();
+        let mut records: Vec<Record> = (0..7)
+            .map(|n| record("#a", "x", "old", now - two_days + n))
+            .collect();
+        records.extend((0..3).map(|n| record("#a", "x", "new", now + n)));
         db.keep(&records).unwrap();
-        assert_eq!(db.delete_older_than(7, 4).unwrap(), 4);
-        assert_eq!(db.delete_older_than(7, 4).unwrap(), 3);
-        assert_eq!(db.delete_older_than(7, 4).unwrap(), 0);
-        assert_eq!(db.recent(&"#a".into(), 100).unwrap().len(), 3);
+        let texts = |db: &Database| -> Vec<String> {
+            db.recent(&"#a".into(), 100)
+                .unwrap()
+                .iter()
+                .map(|r| r.text.to_string())
+                .collect()
+        };
+        assert_eq!(
+            texts(&db),
+            ["new", "new", "new"],
+            "expired messages are not read"
+        );
+        assert_eq!(db.preload(10, 100).unwrap().len(), 3);
+        assert_eq!(db.delete_expired(4).unwrap(), 4);
+        assert_eq!(db.delete_expired(4).unwrap(), 3);
+        assert_eq!(db.delete_expired(4).unwrap(), 0);
+        assert_eq!(texts(&db), ["new", "new", "new"]);
+        let forever = Database::open(&Location::Memory, None).unwrap();
+        assert_eq!(forever.delete_expired(4).unwrap(), 0);
     }
 
     /// Opening `path` is refused with an error naming it, and the file is not changed.
     fn assert_refused_untouched(path: &Path, why: &str) {
         let before = std::fs::read(path).unwrap();
-        let error = Database::open(&Location::File(path.to_owned()))
+        let error = Database::open(&Location::File(path.to_owned()), None)
             .err()
             .expect("refused");
         let message = error.to_string();
@@ -406,10 +472,10 @@ mod tests {
     fn a_new_file_gets_the_whole_schema_and_opens_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chat.db");
-        let mut db = Database::open(&Location::File(path.clone())).unwrap();
+        let mut db = Database::open(&Location::File(path.clone()), None).unwrap();
         db.keep(&[record("#a", "x", "kept", 1)]).unwrap();
         drop(db);
-        let db = Database::open(&Location::File(path)).unwrap();
+        let db = Database::open(&Location::File(path), None).unwrap();
         let version: i64 = db
             .conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))

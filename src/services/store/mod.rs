@@ -10,11 +10,11 @@
 //! said. A write that fails (disk full, read-only file) is logged once per episode, and the
 //! chat goes on. Old messages are deleted (`--retain-days`) in small batches between writes.
 
-mod db;
+pub mod db;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use db::Database;
 pub use db::Location;
@@ -51,7 +51,9 @@ impl Store {
     /// Opens the store (refusing a file that is not one), reads what the history cache
     /// starts with, and starts the store's thread, which answers through `mailbox`.
     pub fn open(config: &Config, mailbox: Mailbox) -> std::io::Result<(Store, Vec<Record>)> {
-        let db = Database::open(&config.db)?;
+        let retain = (config.retain_days > 0)
+            .then(|| Duration::from_secs(u64::from(config.retain_days) * 24 * 60 * 60));
+        let db = Database::open(&config.db, retain)?;
         let started = Instant::now();
         let preload = db
             .preload(CACHED_EMPTY_ROOMS, config.history)
@@ -63,13 +65,10 @@ impl Store {
             started.elapsed()
         );
         let queue = Arc::new(ByteQueue::new(QUEUE_BYTES));
-        let retain = (config.retain_days > 0)
-            .then(|| Duration::from_secs(u64::from(config.retain_days) * 24 * 60 * 60));
         let worker = Worker {
             db,
             queue: Arc::clone(&queue),
             mailbox,
-            retain,
             failing: false,
         };
         let thread = std::thread::Builder::new()
@@ -143,8 +142,6 @@ struct Worker {
     db: Database,
     queue: Arc<ByteQueue<StoreRequest>>,
     mailbox: Mailbox,
-    /// How long messages are kept, if not forever.
-    retain: Option<Duration>,
     /// Writes are failing (logged once, when it starts).
     failing: bool,
 }
@@ -218,14 +215,7 @@ impl Worker {
 
     /// Deletes one batch of expired messages; returns how long to wait before the next.
     fn delete_expired(&mut self) -> Duration {
-        let Some(retain) = self.retain else {
-            return RETENTION_PERIOD;
-        };
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let cutoff = now_ms.saturating_sub(i64::try_from(retain.as_millis()).unwrap_or(i64::MAX));
-        match self.db.delete_older_than(cutoff, RETENTION_BATCH) {
+        match self.db.delete_expired(RETENTION_BATCH) {
             // A full batch: there may be more; go on soon, after whatever is queued.
             Ok(deleted) if deleted == RETENTION_BATCH => Duration::ZERO,
             Ok(_) => RETENTION_PERIOD,
@@ -234,5 +224,60 @@ impl Worker {
                 RETENTION_PERIOD
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Kind;
+
+    fn record(text: &str) -> Record {
+        Record {
+            unix_ms: 0,
+            room: "#lobby".into(),
+            nick: "alice".into(),
+            kind: Kind::Chat,
+            text: text.into(),
+        }
+    }
+
+    /// A worker on an in-memory store, whose answers are dropped.
+    fn worker() -> Worker {
+        let (mailbox, _inbox) = Mailbox::new(|| {});
+        Worker {
+            db: Database::open(&Location::Memory, None).unwrap(),
+            queue: Arc::new(ByteQueue::new(QUEUE_BYTES)),
+            mailbox,
+            failing: false,
+        }
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_written_is_noted_once_and_writing_resumes_when_it_can() {
+        let mut worker = worker();
+        worker.keep(&mut vec![record("fits")]);
+        worker.db.limit_size(true);
+        let big = || -> Vec<Record> { (0..2000).map(|n| record(&"x".repeat(n % 200))).collect() };
+        let mut batch = big();
+        worker.keep(&mut batch);
+        assert!(worker.failing, "the failure is noted");
+        assert!(
+            batch.is_empty(),
+            "what could not be written is let go, not retried forever"
+        );
+        worker.keep(&mut big());
+        assert!(worker.failing, "still failing");
+        worker.db.limit_size(false);
+        worker.keep(&mut vec![record("room again")]);
+        assert!(!worker.failing, "writing works again");
+        let texts: Vec<String> = worker
+            .db
+            .recent(&"#lobby".into(), 10)
+            .unwrap()
+            .iter()
+            .map(|r| r.text.to_string())
+            .collect();
+        assert_eq!(texts, ["fits", "room again"]);
     }
 }

@@ -1,0 +1,255 @@
+//! Hardening, round two: what a determined attacker found, each a test (docs/SECURITY.md,
+//! "attacks tried"). The bounds on time are generous, for a debug build on a busy machine:
+//! they catch a server that lets one client hold up others, not a slow one.
+
+use std::io::{ErrorKind, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use chat_tokio_stream::config::Config;
+use chat_tokio_stream::server::Backend;
+
+use crate::util::{config, start, Client};
+
+/// A client that sends lines as fast as the server takes them, in a room of its own, until
+/// told to stop.
+struct Flooder {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl Flooder {
+    fn start(addr: SocketAddr, nick: &str) -> Flooder {
+        let mut client = Client::join(addr, nick);
+        client.send(&format!("/join #{nick}"));
+        client.expect(&format!("*** You are now in #{nick} with 0 others."));
+        let mut stream = client.writer();
+        stream
+            .set_write_timeout(Some(Duration::from_millis(100)))
+            .expect("a write timeout");
+        let chunk: Vec<u8> = (0..2048)
+            .flat_map(|n| format!("flood line {n:05} with some padding\n").into_bytes())
+            .collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            let _client = client;
+            while !flag.load(Ordering::Relaxed) {
+                match stream.write(&chunk) {
+                    Ok(_) => {}
+                    Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        Flooder { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the flooder stops");
+    }
+}
+
+/// The median and the worst of `rounds` round trips between `alice` and `bob`.
+fn round_trips(alice: &mut Client, bob: &mut Client, rounds: usize) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|n| {
+            let sent = Instant::now();
+            alice.send(&format!("ping {n}"));
+            bob.line_where(|l| l == format!("alice: ping {n}"));
+            bob.send(&format!("pong {n}"));
+            alice.line_where(|l| l == format!("bob: pong {n}"));
+            sent.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[rounds / 2], times[rounds - 1])
+}
+
+/// Flood control off, two clients sending as fast as the server reads: an unrelated pair's
+/// round trip stays short and newcomers join at once. (Before: the mio loop's read budget
+/// limited nothing, and a pair's round trip went from 0.2 ms to 100 ms at the median; Tokio
+/// stalled joins for seconds.)
+fn flooders_slow_nobody_else(backend: Backend) {
+    let server = start(
+        backend,
+        Config {
+            rate_limit: 0,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let mut alice = Client::join(addr, "alice");
+    let mut bob = Client::join(addr, "bob");
+    alice.line_where(|l| l.contains("bob joined"));
+    let flooders = [Flooder::start(addr, "f1"), Flooder::start(addr, "f2")];
+    thread::sleep(Duration::from_millis(300));
+    let (median, worst) = round_trips(&mut alice, &mut bob, 40);
+    let joining = Instant::now();
+    let _late = Client::join(addr, "late");
+    let join = joining.elapsed();
+    for flooder in flooders {
+        flooder.stop();
+    }
+    println!(
+        "{}: under two flooders, round trip median {median:?}, worst {worst:?}; a join {join:?}",
+        backend.name()
+    );
+    assert!(
+        median < Duration::from_millis(100) && worst < Duration::from_secs(2),
+        "round trips under a flood: median {median:?}, worst {worst:?}"
+    );
+    assert!(join < Duration::from_secs(2), "a join took {join:?}");
+}
+
+/// Reads every line `client` gets until `want` chat lines have come (checking that none says
+/// it was dropped), and returns how many came.
+fn read_chat(mut client: Client, want: usize) -> JoinHandle<usize> {
+    thread::spawn(move || {
+        let mut got = 0;
+        while got < want {
+            let line = client.line();
+            assert!(!line.contains("too slow"), "{}: {line}", client.name);
+            if !line.starts_with("*** ") {
+                got += 1;
+            }
+        }
+        got
+    })
+}
+
+/// Thirty clients each send a legal burst (20 lines of 2,000 bytes, within --rate-limit 10's
+/// burst of 20): readers that keep reading get all 600 lines and none is dropped, though that
+/// is more than --max-outbuf (1 MiB) for each. (Before: five readers were dropped after 20
+/// lines, because the output bound was judged before anything was written.)
+fn readers_that_keep_up_survive_every_legal_burst(backend: Backend) {
+    const SENDERS: usize = 30;
+    const BURST: usize = 20;
+    let server = start(backend, config());
+    let addr = server.local_addr();
+    let readers: Vec<JoinHandle<usize>> = (0..5)
+        .map(|n| read_chat(Client::join(addr, &format!("reader{n}")), SENDERS * BURST))
+        .collect();
+    let mut senders: Vec<Client> = (0..SENDERS)
+        .map(|n| Client::join(addr, &format!("sender{n}")))
+        .collect();
+    let padding = "z".repeat(2000);
+    for (n, sender) in senders.iter_mut().enumerate() {
+        let burst: String = (0..BURST).map(|m| format!("{n}.{m} {padding}\n")).collect();
+        sender.send_raw(burst.as_bytes());
+    }
+    for reader in readers {
+        assert_eq!(reader.join().expect("a reader finished"), SENDERS * BURST);
+    }
+}
+
+/// With flood control off, one sender's bursts of 2,000-byte lines reach every reader that
+/// keeps reading, in order, while a client that reads nothing is dropped as too slow once its
+/// socket refuses more than --max-outbuf. (Before: readers were dropped having received
+/// nothing.)
+fn one_sender_cannot_get_fast_readers_dropped(backend: Backend) {
+    const CHUNK: usize = 500;
+    let server = start(
+        backend,
+        Config {
+            rate_limit: 0,
+            ..config()
+        },
+    );
+    let addr = server.local_addr();
+    let _sleeper = Client::join(addr, "sleeper");
+    let sleeper_dropped = Arc::new(AtomicBool::new(false));
+    let readers: Vec<JoinHandle<usize>> = (0..5)
+        .map(|n| {
+            let mut reader = Client::join(addr, &format!("reader{n}"));
+            let dropped = Arc::clone(&sleeper_dropped);
+            thread::spawn(move || {
+                let mut next = 0;
+                loop {
+                    let line = reader.line();
+                    if line == "sender: end" {
+                        return next;
+                    }
+                    if line == "*** sleeper left #lobby (too slow to keep up)" {
+                        dropped.store(true, Ordering::SeqCst);
+                    } else if let Some(rest) = line.strip_prefix("sender: ") {
+                        let number = rest.split(' ').next().expect("a number");
+                        assert_eq!(number, next.to_string(), "{}: out of order", reader.name);
+                        next += 1;
+                    } else {
+                        assert!(!line.contains("too slow"), "{}: {line}", reader.name);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut sender = Client::join(addr, "sender");
+    let padding = "w".repeat(2000);
+    let mut said = 0;
+    while !sleeper_dropped.load(Ordering::SeqCst) {
+        assert!(
+            said < 20_000,
+            "the client that never reads was never dropped"
+        );
+        let chunk: String = (said..said + CHUNK)
+            .map(|n| format!("{n} {padding}\n"))
+            .collect();
+        sender.send_raw(chunk.as_bytes());
+        said += CHUNK;
+        thread::sleep(Duration::from_millis(50));
+    }
+    sender.send("end");
+    for reader in readers {
+        assert_eq!(reader.join().expect("a reader finished"), said);
+    }
+}
+
+/// A crowd of 1,300 in one room, each saying one line at the same moment: every line reaches
+/// every other member. (Before: Tokio dropped 275 of them, its room channel overrun.)
+fn a_crowd_saying_one_line_each_loses_nobody(backend: Backend) {
+    const CROWD: usize = 1300;
+    let _ = chat_tokio_stream::sys::raise_open_file_limit();
+    let server = start(backend, config());
+    let addr = server.local_addr();
+    let mut crowd: Vec<Client> = (0..CROWD)
+        .map(|n| Client::join(addr, &format!("m{n}")))
+        .collect();
+    let go = Arc::new(std::sync::Barrier::new(CROWD));
+    let members: Vec<JoinHandle<usize>> = crowd
+        .drain(..)
+        .enumerate()
+        .map(|(n, mut member)| {
+            let go = Arc::clone(&go);
+            thread::Builder::new()
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    go.wait();
+                    member.send(&format!("hello from {n}"));
+                    let mut got = 0;
+                    while got < CROWD - 1 {
+                        let line = member.line();
+                        assert!(!line.contains("left"), "m{n}: {line}");
+                        if line.contains(": hello from ") {
+                            got += 1;
+                        }
+                    }
+                    got
+                })
+                .expect("spawn a member")
+        })
+        .collect();
+    for member in members {
+        assert_eq!(member.join().expect("a member finished"), CROWD - 1);
+    }
+}
+
+backend_tests!(
+    flooders_slow_nobody_else,
+    readers_that_keep_up_survive_every_legal_burst,
+    one_sender_cannot_get_fast_readers_dropped,
+    a_crowd_saying_one_line_each_loses_nobody,
+);
