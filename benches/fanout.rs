@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::measurement::WallTime;
+use std::time::Instant;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
@@ -66,14 +68,83 @@ fn run(swarm: &mut Swarm, task: Task) -> Summary {
     summary
 }
 
-fn quick(group: &mut BenchmarkGroup<'_, WallTime>) {
+/// Wall-clock time, as criterion measures it, with throughput shown in deliveries (one line
+/// reaching one receiver) rather than criterion's anonymous "elements".
+struct DeliveryTime;
+
+impl Measurement for DeliveryTime {
+    type Intermediate = Instant;
+    type Value = Duration;
+
+    fn start(&self) -> Instant {
+        WallTime.start()
+    }
+
+    fn end(&self, started: Instant) -> Duration {
+        WallTime.end(started)
+    }
+
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn to_f64(&self, value: &Duration) -> f64 {
+        WallTime.to_f64(value)
+    }
+
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &DeliveriesFormatter
+    }
+}
+
+/// Shows times as criterion does, and throughput as deliveries per second.
+struct DeliveriesFormatter;
+
+impl ValueFormatter for DeliveriesFormatter {
+    fn scale_values(&self, typical_ns: f64, values: &mut [f64]) -> &'static str {
+        WallTime.formatter().scale_values(typical_ns, values)
+    }
+
+    fn scale_throughputs(
+        &self,
+        typical_ns: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let Throughput::Elements(deliveries) = *throughput else {
+            return WallTime
+                .formatter()
+                .scale_throughputs(typical_ns, throughput, values);
+        };
+        let per_second = |ns: f64| deliveries as f64 * 1e9 / ns;
+        let (divisor, unit) = match per_second(typical_ns) {
+            rate if rate >= 1e6 => (1e6, "M deliveries/s"),
+            rate if rate >= 1e3 => (1e3, "K deliveries/s"),
+            _ => (1.0, "deliveries/s"),
+        };
+        for value in values {
+            *value = per_second(*value) / divisor;
+        }
+        unit
+    }
+
+    fn scale_for_machines(&self, values: &mut [f64]) -> &'static str {
+        WallTime.formatter().scale_for_machines(values)
+    }
+}
+
+fn quick(group: &mut BenchmarkGroup<'_, DeliveryTime>) {
     group
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
 }
 
-fn throughput(c: &mut Criterion) {
+fn throughput(c: &mut Criterion<DeliveryTime>) {
     for receivers in [10, 100, 1000] {
         let lines = (DELIVERIES_PER_ITERATION / (SENDERS * receivers)).max(1) as u64;
         let mut group = c.benchmark_group(format!("throughput/{receivers}"));
@@ -113,7 +184,7 @@ fn one_line_to_all(swarm: &mut Swarm, iterations: u64) -> Duration {
         .sum()
 }
 
-fn latency(c: &mut Criterion) {
+fn latency(c: &mut Criterion<DeliveryTime>) {
     for receivers in [100, 1000] {
         let mut group = c.benchmark_group(format!("latency/{receivers}"));
         quick(&mut group);
@@ -128,7 +199,7 @@ fn latency(c: &mut Criterion) {
     }
 }
 
-fn latency_under_load(c: &mut Criterion) {
+fn latency_under_load(c: &mut Criterion<DeliveryTime>) {
     let mut group = c.benchmark_group("latency_under_load/100");
     quick(&mut group);
     for &backend in Backend::ALL {
@@ -155,17 +226,15 @@ fn latency_under_load(c: &mut Criterion) {
 }
 
 /// Says so when only one server is built: the comparison needs `--features tokio-impl`.
-fn backends_note(_: &mut Criterion) {
+fn backends_note(_: &mut Criterion<DeliveryTime>) {
     if Backend::ALL.len() == 1 {
         eprintln!("note: built without the tokio-impl feature, so only the mio server is measured; run `cargo bench --features tokio-impl` to compare");
     }
 }
 
-criterion_group!(
-    benches,
-    backends_note,
-    throughput,
-    latency,
-    latency_under_load
-);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(DeliveryTime);
+    targets = backends_note, throughput, latency, latency_under_load
+}
 criterion_main!(benches);

@@ -16,8 +16,7 @@
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -78,7 +77,8 @@ struct Crowd {
     #[arg(long, default_value_t = 4, value_name = "S")]
     senders: usize,
 
-    /// How long senders talk, in seconds.
+    /// How long senders talk, in seconds; the run ends at most 2 s later (lines missing by
+    /// then are counted as lost).
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     duration: f64,
 
@@ -305,28 +305,25 @@ fn summary_rows(summary: &Summary) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs `work` while a thread prints deliveries per second to stderr once a second.
+/// Runs `work` while a thread prints deliveries per second to stderr once a second. The
+/// reporter stops the moment the work is done, so nothing is printed after the results.
 fn with_progress<T>(counter: DeliveryCounter, work: impl FnOnce() -> T) -> T {
-    let done = Arc::new(AtomicBool::new(false));
-    let reporter = {
-        let done = Arc::clone(&done);
-        std::thread::spawn(move || {
-            let started = Instant::now();
-            let mut last = counter.get();
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_secs(1));
-                let now = counter.get();
-                eprintln!(
-                    "  {:>5.1} s  {:>12} deliveries/s",
-                    started.elapsed().as_secs_f64(),
-                    now - last
-                );
-                last = now;
-            }
-        })
-    };
+    let (done, finished) = mpsc::channel::<()>();
+    let reporter = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut last = counter.get();
+        while let Err(RecvTimeoutError::Timeout) = finished.recv_timeout(Duration::from_secs(1)) {
+            let now = counter.get();
+            eprintln!(
+                "  {:>5.1} s  {:>12} deliveries/s",
+                started.elapsed().as_secs_f64(),
+                now - last
+            );
+            last = now;
+        }
+    });
     let result = work();
-    done.store(true, Ordering::Relaxed);
+    drop(done);
     let _ = reporter.join();
     result
 }

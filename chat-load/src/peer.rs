@@ -66,6 +66,9 @@ pub struct Peer {
     unsent: Vec<u8>,
     /// Receivers: each sender's sequence, checked.
     pub sequences: Sequences,
+    /// The first `!!! ` line the server sent this client, if any: the load is not what it
+    /// claims to be (flood control, most likely), so the run must stop and say so.
+    pub refused: Option<String>,
 }
 
 /// The per-sender sequence check of one receiver: a gap is a loss, a repeat a duplicate.
@@ -149,6 +152,7 @@ impl Peer {
             nick,
             partial: Vec::new(),
             unsent: Vec::new(),
+            refused: None,
             sequences,
         })
     }
@@ -239,6 +243,9 @@ impl Peer {
 
     /// Acts on one line; returns the sender whose line this receiver just got, if any.
     fn on_line(&mut self, line: &[u8], now: u64, latency: &mut Histogram<u64>) -> Option<usize> {
+        if line.starts_with(b"!!! ") && self.refused.is_none() {
+            self.refused = Some(String::from_utf8_lossy(line).into_owned());
+        }
         let mut delivery = None;
         match self.stage {
             Stage::Ready => {

@@ -21,8 +21,9 @@ use super::{Pace, Shared, Stop, Task};
 /// Connects started but not yet registered, per worker: bounded so that a big swarm does not
 /// overflow the server's listen backlog.
 const CONNECTS_IN_FLIGHT: usize = 256;
-/// How long receivers may take, once senders stop, to get the last lines.
-const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// How long receivers may take, once senders stop, to get the last lines: a run ends at most
+/// this long after its duration. Lines still missing then are counted as lost.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// How often a sender held back by its window looks again (deliveries counted by other
 /// workers do not wake this one).
 const WINDOW_RECHECK: Duration = Duration::from_millis(1);
@@ -151,6 +152,9 @@ impl Worker {
                 io::ErrorKind::ConnectionAborted,
                 "the server closed a client's connection",
             ));
+        }
+        if let Some(refusal) = &self.peers[key].refused {
+            return Err(refused(refusal));
         }
         Ok(())
     }
@@ -313,6 +317,17 @@ impl Task {
 /// A latency histogram: 1 ns to 60 s, three significant digits.
 pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("constant, valid histogram bounds")
+}
+
+/// The error a `!!! ` line from the server ends the run with: the figures would not measure
+/// what they claim.
+fn refused(line: &str) -> io::Error {
+    let advice = if line.contains("slow down") {
+        "the server is rate limiting: start it with --rate-limit 0"
+    } else {
+        "the server refused what a simulated client did"
+    };
+    io::Error::other(format!("{advice} (it said: {line})"))
 }
 
 fn nanos_since(epoch: Instant) -> u64 {
