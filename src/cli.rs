@@ -73,6 +73,10 @@ pub struct Args {
     #[arg(long, default_value = "30", value_name = "DAYS", allow_hyphen_values = true, value_parser = within(0, 100_000))]
     pub retain_days: u64,
 
+    /// Accounts that may kick, ban and mute once logged in, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "NICK,...")]
+    pub operators: Vec<String>,
+
     /// Which server to run: the mio event loop (the product) or the Tokio reference (only in
     /// a build with `--features tokio-impl`, where it is the default).
     #[arg(long, default_value = DEFAULT_BACKEND, value_name = "mio|tokio", value_parser = backend)]
@@ -96,6 +100,7 @@ impl Args {
             max_rooms: size(self.max_rooms),
             db: Location::parse(&self.db),
             retain_days: u32::try_from(self.retain_days).unwrap_or(u32::MAX),
+            operators: self.operators.clone(),
         }
     }
 }
@@ -212,6 +217,8 @@ mod tests {
             ":memory:",
             "--retain-days",
             "0",
+            "--operators",
+            "alice,Bob",
             "--backend",
             "mio",
         ]);
@@ -228,6 +235,7 @@ mod tests {
         assert_eq!(config.max_rooms, 3);
         assert_eq!(config.db, Location::Memory);
         assert_eq!(config.retain_days, 0);
+        assert_eq!(config.operators, ["alice", "Bob"]);
         assert_eq!(args.backend, Backend::Mio);
     }
 

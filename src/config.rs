@@ -39,6 +39,8 @@ pub struct Config {
     pub db: Location,
     /// Messages older than this many days are deleted from the store; 0 keeps everything.
     pub retain_days: u32,
+    /// Accounts that may kick, ban and mute once logged in (`--operators`).
+    pub operators: Vec<String>,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             max_rooms: 1000,
             db: Location::File("chat.db".into()),
             retain_days: 30,
+            operators: Vec::new(),
         }
     }
 }

@@ -279,6 +279,7 @@ impl MioServer {
         log::debug!("client {} connected from {peer}", id.0);
         entry.insert(Connection::new(io::Io::Plain(stream), kind.codec()));
         let peer = Peer {
+            addr: peer.ip(),
             telnet: kind.telnet(),
         };
         self.hub.connect(id, peer, self.conns.now, &mut self.conns);

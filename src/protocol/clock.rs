@@ -46,6 +46,46 @@ pub fn stamp(unix_ms: i64) -> Stamp {
     }
 }
 
+/// A date and time of day, UTC, as people read it: `2026-11-30 09:12 UTC`.
+pub fn utc(unix_ms: i64) -> String {
+    let minutes = unix_ms.div_euclid(60_000);
+    let (year, month, day) = civil_date(minutes.div_euclid(24 * 60));
+    let (hour, minute) = (
+        minutes.div_euclid(60).rem_euclid(24),
+        minutes.rem_euclid(60),
+    );
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+}
+
+/// How long a ban or a mute lasts, for the people told about it: ` until 2026-11-30 10:42
+/// UTC`, or ` until lifted` for one without an end.
+pub fn until(until: Option<i64>) -> String {
+    match until {
+        Some(unix_ms) => format!(" until {}", utc(unix_ms)),
+        None => " until lifted".into(),
+    }
+}
+
+/// The year, month and day of a day counted from 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`).
+fn civil_date(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// An hour and minute of the day, UTC; displays as `[HH:MM]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stamp {
@@ -79,5 +119,15 @@ mod tests {
         assert_eq!(stamp(ms).to_string(), "[09:12]");
         assert_eq!(stamp(0).to_string(), "[00:00]");
         assert_eq!(stamp(-60_000).to_string(), "[23:59]");
+    }
+
+    #[test]
+    fn dates_are_utc_calendar_dates() {
+        assert_eq!(utc(1_796_029_979_000), "2026-11-30 09:12 UTC");
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(-86_400_000), "1969-12-31 00:00 UTC");
+        assert_eq!(until(None), " until lifted");
+        assert_eq!(until(Some(0)), " until 1970-01-01 00:00 UTC");
     }
 }

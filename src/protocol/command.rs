@@ -9,13 +9,24 @@ const ME_USAGE: &str = "/me ACTION";
 const MSG_USAGE: &str = "/msg NICK TEXT";
 const JOIN_USAGE: &str = "/join #room";
 const HISTORY_USAGE: &str = "/history [N]";
+const REGISTER_USAGE: &str = "/register PASSWORD";
+const PASSWD_USAGE: &str = "/passwd OLD NEW";
+const KICK_USAGE: &str = "/kick NICK [REASON]";
+const BAN_USAGE: &str = "/ban NICK [MINUTES]";
+const UNBAN_USAGE: &str = "/unban NICK";
+const MUTE_USAGE: &str = "/mute NICK [MINUTES]";
+const UNMUTE_USAGE: &str = "/unmute NICK";
+const WHOIS_USAGE: &str = "/whois NICK";
+
+/// The longest ban or mute, in minutes: a year. Longer is "until lifted" (no MINUTES).
+pub const MAX_SANCTION_MINUTES: u32 = 525_600;
 
 /// The most messages `/history` shows at once.
 pub const MAX_HISTORY_REQUEST: usize = 1000;
 
 /// Every command with its usage and what it does: the source of `/help` and of the usage
 /// errors, so the two can never disagree.
-pub const COMMANDS: [(&str, &str); 10] = [
+pub const COMMANDS: [(&str, &str); 12] = [
     ("/help", "list the commands"),
     (NICK_USAGE, "change your nickname"),
     ("/who", "list the members of your room"),
@@ -30,8 +41,29 @@ pub const COMMANDS: [(&str, &str); 10] = [
         HISTORY_USAGE,
         "show the last N messages of your room (up to 1000)",
     ),
+    (
+        REGISTER_USAGE,
+        "make your nickname yours: from now on it needs the password",
+    ),
+    (PASSWD_USAGE, "change your account's password"),
     ("/quit [MESSAGE]", "leave, with an optional parting message"),
     ("//text", "send a line that starts with a slash"),
+];
+
+/// The commands only operators may use, for their `/help`.
+pub const OPERATOR_COMMANDS: [(&str, &str); 6] = [
+    (KICK_USAGE, "disconnect NICK"),
+    (
+        BAN_USAGE,
+        "disconnect NICK; neither its name nor its address may come back",
+    ),
+    (UNBAN_USAGE, "lift the ban on NICK"),
+    (
+        MUTE_USAGE,
+        "NICK's chat, actions and private messages are refused",
+    ),
+    (UNMUTE_USAGE, "lift the mute on NICK"),
+    (WHOIS_USAGE, "NICK's account, address, arrival and room"),
 ];
 
 /// A line, understood.
@@ -74,6 +106,42 @@ pub enum Command<'a> {
     Quit(Option<&'a str>),
     /// `/history [N]`: N from 1 to [`MAX_HISTORY_REQUEST`], if given.
     History(Option<usize>),
+    /// `/register PASSWORD`
+    Register(&'a str),
+    /// `/passwd OLD NEW`
+    Passwd {
+        /// The password now.
+        old: &'a str,
+        /// The password from now on.
+        new: &'a str,
+    },
+    /// `/kick NICK [REASON]`
+    Kick {
+        /// Who.
+        nick: &'a str,
+        /// Why, if said.
+        reason: Option<&'a str>,
+    },
+    /// `/ban NICK [MINUTES]`: for that long, or until lifted.
+    Ban {
+        /// Who.
+        nick: &'a str,
+        /// How long, if said (1 to [`MAX_SANCTION_MINUTES`]).
+        minutes: Option<u32>,
+    },
+    /// `/unban NICK`
+    Unban(&'a str),
+    /// `/mute NICK [MINUTES]`: for that long, or until lifted.
+    Mute {
+        /// Who.
+        nick: &'a str,
+        /// How long, if said.
+        minutes: Option<u32>,
+    },
+    /// `/unmute NICK`
+    Unmute(&'a str),
+    /// `/whois NICK`
+    Whois(&'a str),
 }
 
 /// Reads one (already sanitised, non-blank) line.
@@ -110,6 +178,35 @@ pub fn parse(line: &str) -> Input<'_> {
         }),
         "rooms" => Input::Command(Command::Rooms),
         "quit" => Input::Command(Command::Quit(argument)),
+        "register" => argument.map_or(Input::Usage(REGISTER_USAGE), |password| {
+            Input::Command(Command::Register(password))
+        }),
+        "passwd" => match words(rest)[..] {
+            [old, new] => Input::Command(Command::Passwd { old, new }),
+            _ => Input::Usage(PASSWD_USAGE),
+        },
+        "kick" => match rest.split_once(char::is_whitespace) {
+            _ if rest.is_empty() => Input::Usage(KICK_USAGE),
+            Some((nick, reason)) => Input::Command(Command::Kick {
+                nick,
+                reason: Some(reason.trim()).filter(|r| !r.is_empty()),
+            }),
+            None => Input::Command(Command::Kick {
+                nick: rest,
+                reason: None,
+            }),
+        },
+        "ban" => sanction(rest, BAN_USAGE, |nick, minutes| Command::Ban {
+            nick,
+            minutes,
+        }),
+        "mute" => sanction(rest, MUTE_USAGE, |nick, minutes| Command::Mute {
+            nick,
+            minutes,
+        }),
+        "unban" => one_word(rest, UNBAN_USAGE, Command::Unban),
+        "unmute" => one_word(rest, UNMUTE_USAGE, Command::Unmute),
+        "whois" => one_word(rest, WHOIS_USAGE, Command::Whois),
         "history" => match argument.map(str::parse::<usize>) {
             None => Input::Command(Command::History(None)),
             Some(Ok(n)) if (1..=MAX_HISTORY_REQUEST).contains(&n) => {
@@ -118,6 +215,41 @@ pub fn parse(line: &str) -> Input<'_> {
             Some(_) => Input::Usage(HISTORY_USAGE),
         },
         _ => Input::Unknown(line.split_whitespace().next().unwrap_or(line)),
+    }
+}
+
+/// The whitespace-separated words of `text`, if there are at most three.
+fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace().take(3).collect()
+}
+
+/// A command that takes exactly one word.
+fn one_word<'a>(
+    rest: &'a str,
+    usage: &'static str,
+    command: impl FnOnce(&'a str) -> Command<'a>,
+) -> Input<'a> {
+    match words(rest)[..] {
+        [word] => Input::Command(command(word)),
+        _ => Input::Usage(usage),
+    }
+}
+
+/// `/ban` or `/mute`: a nickname and, optionally, minutes from 1 to a year.
+fn sanction<'a>(
+    rest: &'a str,
+    usage: &'static str,
+    command: impl FnOnce(&'a str, Option<u32>) -> Command<'a>,
+) -> Input<'a> {
+    match words(rest)[..] {
+        [nick] => Input::Command(command(nick, None)),
+        [nick, minutes] => match minutes.parse::<u32>() {
+            Ok(minutes) if (1..=MAX_SANCTION_MINUTES).contains(&minutes) => {
+                Input::Command(command(nick, Some(minutes)))
+            }
+            _ => Input::Usage(usage),
+        },
+        _ => Input::Usage(usage),
     }
 }
 
@@ -173,6 +305,64 @@ mod tests {
         assert_eq!(parse("/history 0"), Input::Usage("/history [N]"));
         assert_eq!(parse("/history 1001"), Input::Usage("/history [N]"));
         assert_eq!(parse("/history lots"), Input::Usage("/history [N]"));
+        assert_eq!(parse("/register"), Input::Usage("/register PASSWORD"));
+        assert_eq!(parse("/passwd onlyone"), Input::Usage("/passwd OLD NEW"));
+        assert_eq!(parse("/passwd a b c"), Input::Usage("/passwd OLD NEW"));
+        assert_eq!(parse("/kick"), Input::Usage("/kick NICK [REASON]"));
+        assert_eq!(
+            parse("/ban bob forever"),
+            Input::Usage("/ban NICK [MINUTES]")
+        );
+        assert_eq!(parse("/ban bob 0"), Input::Usage("/ban NICK [MINUTES]"));
+        assert_eq!(parse("/mute"), Input::Usage("/mute NICK [MINUTES]"));
+        assert_eq!(parse("/unban a b"), Input::Usage("/unban NICK"));
+        assert_eq!(parse("/whois"), Input::Usage("/whois NICK"));
+    }
+
+    #[test]
+    fn account_and_operator_commands_take_their_arguments() {
+        assert_eq!(
+            parse("/register  s3cret pass "),
+            Input::Command(Command::Register("s3cret pass"))
+        );
+        assert_eq!(
+            parse("/passwd old new"),
+            Input::Command(Command::Passwd {
+                old: "old",
+                new: "new"
+            })
+        );
+        assert_eq!(
+            parse("/kick bob  spamming  the room "),
+            Input::Command(Command::Kick {
+                nick: "bob",
+                reason: Some("spamming  the room")
+            })
+        );
+        assert_eq!(
+            parse("/kick bob"),
+            Input::Command(Command::Kick {
+                nick: "bob",
+                reason: None
+            })
+        );
+        assert_eq!(
+            parse("/BAN bob 30"),
+            Input::Command(Command::Ban {
+                nick: "bob",
+                minutes: Some(30)
+            })
+        );
+        assert_eq!(
+            parse("/mute bob"),
+            Input::Command(Command::Mute {
+                nick: "bob",
+                minutes: None
+            })
+        );
+        assert_eq!(parse("/unmute bob"), Input::Command(Command::Unmute("bob")));
+        assert_eq!(parse("/unban bob"), Input::Command(Command::Unban("bob")));
+        assert_eq!(parse("/whois bob"), Input::Command(Command::Whois("bob")));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! receive its decisions through a [`Sink`]; work that must not run on the driver's thread
 //! leaves as a [`Request`] and comes back as a [`Completion`].
 
+pub mod account;
 pub mod clock;
 pub mod command;
 pub mod flood;
@@ -13,6 +14,7 @@ pub mod line;
 pub mod nick;
 pub mod request;
 pub mod room;
+pub mod sanctions;
 pub mod sink;
 pub mod telnet;
 pub mod text;
@@ -20,6 +22,9 @@ pub mod wire;
 
 pub use clock::WallClock;
 pub use hub::{Departure, Hub, Peer};
-pub use request::{Completion, Kind, Record, Request, StoreRequest, Ticket};
+pub use request::{
+    Account, AuthRequest, Ban, Completion, Kind, Mute, Offline, Preload, Record, Request, Secret,
+    StoreRequest, Ticket,
+};
 pub use sink::{ClientId, Flow, Sink};
 pub use wire::Line;

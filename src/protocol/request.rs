@@ -1,13 +1,16 @@
 //! Work the chat core asks for but must not do itself, and the answers it gets back.
 //!
-//! The core runs on the event loop, where nothing may block. Keeping a message on disk or
-//! reading older history is done by services on threads of their own: the core queues a
+//! The core runs on the event loop, where nothing may block. Keeping a message on disk,
+//! reading older history, looking an account up or hashing a password (tens of
+//! milliseconds, by design) is done by services on threads of their own: the core queues a
 //! [`Request`] (drivers take them with `Hub::poll_request` and hand them to the services),
 //! and a service answers with a [`Completion`], which the driver gives back through
 //! `Hub::handle_completion`. An answer about a client carries the [`Ticket`] its request was
 //! given; by the time it arrives the client may have gone and its number been given to a new
 //! connection, so the core only accepts an answer whose ticket it is still waiting for.
 
+use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::sink::ClientId;
@@ -46,11 +49,119 @@ pub struct Record {
     pub text: Box<str>,
 }
 
+/// A password as typed. Its `Debug` shows nothing of it, so it cannot reach a log by
+/// accident, and its bytes are overwritten when it is dropped.
+pub struct Secret(Box<str>);
+
+impl Secret {
+    /// Wraps a password.
+    pub fn new(password: &str) -> Secret {
+        Secret(password.into())
+    }
+
+    /// The password, for the hashing service only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0).into_boxed_bytes();
+        bytes.fill(0);
+        std::hint::black_box(&bytes);
+    }
+}
+
+/// An account, as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The nickname it owns, as registered.
+    pub name: Box<str>,
+    /// Its password's hash, a PHC string (`$argon2id$v=19$m=...`).
+    pub hash: Box<str>,
+}
+
+/// A private message kept for an account that was away.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offline {
+    /// The store's number for it, to forget it once delivered.
+    pub id: i64,
+    /// When it was sent, in milliseconds since the Unix epoch.
+    pub unix_ms: i64,
+    /// Who sent it.
+    pub from: Box<str>,
+    /// What it says.
+    pub text: Box<str>,
+}
+
+/// A ban: a name (folded) that may not log in, and the address its client had, until a time
+/// (milliseconds since the Unix epoch) or until lifted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ban {
+    /// The nickname, folded.
+    pub name: Box<str>,
+    /// The banned client's address, if it was connected.
+    pub address: Option<IpAddr>,
+    /// When it ends; `None` lasts until `/unban`.
+    pub until: Option<i64>,
+}
+
+/// A mute: a name (folded) whose chat, actions and private messages are refused, until a
+/// time or until lifted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mute {
+    /// The nickname, folded.
+    pub name: Box<str>,
+    /// When it ends; `None` lasts until `/unmute`.
+    pub until: Option<i64>,
+}
+
+/// What the store gives the chat core when the server starts.
+#[derive(Debug, Default)]
+pub struct Preload {
+    /// The recent messages of the most recently active rooms, oldest first.
+    pub history: Vec<Record>,
+    /// The bans in force.
+    pub bans: Vec<Ban>,
+    /// The mutes in force.
+    pub mutes: Vec<Mute>,
+}
+
 /// Work for a service.
 #[derive(Debug)]
 pub enum Request {
     /// For the store.
     Store(StoreRequest),
+    /// For the password-hashing pool.
+    Auth(AuthRequest),
+}
+
+/// Work for the password-hashing pool.
+#[derive(Debug)]
+pub enum AuthRequest {
+    /// Hash a new password: a [`Completion::Hashed`].
+    Hash {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The password.
+        password: Secret,
+    },
+    /// Check a password against an account's hash: a [`Completion::Verified`].
+    Verify {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The password as typed.
+        password: Secret,
+        /// The account's hash.
+        hash: Box<str>,
+    },
 }
 
 /// Work for the store.
@@ -67,6 +178,66 @@ pub enum StoreRequest {
         /// How many, at most.
         limit: usize,
     },
+    /// The account that owns nickname `name`, if any: a [`Completion::Account`].
+    LookUp {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The nickname (any case).
+        name: Box<str>,
+    },
+    /// Make an account for `name` unless the name has one: a [`Completion::Done`], false if
+    /// it had.
+    Register {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The nickname, as registered.
+        name: Box<str>,
+        /// Its password's hash.
+        hash: Box<str>,
+    },
+    /// Give account `name` a new password hash: a [`Completion::Done`].
+    SetPassword {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The account.
+        name: Box<str>,
+        /// The new hash.
+        hash: Box<str>,
+    },
+    /// Keep a private message for account `to`, unless `limit` are waiting for it already:
+    /// a [`Completion::Done`], false if it had too many.
+    KeepOffline {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The account it is for.
+        to: Box<str>,
+        /// The message.
+        message: Offline,
+        /// Messages an account may have waiting at most.
+        limit: usize,
+    },
+    /// The messages waiting for account `name`, oldest first: a [`Completion::Offline`].
+    TakeOffline {
+        /// Who waits for them.
+        ticket: Ticket,
+        /// The account.
+        name: Box<str>,
+    },
+    /// Forget account `name`'s waiting messages up to number `up_to`: they were delivered.
+    DropOffline {
+        /// The account.
+        name: Box<str>,
+        /// The last one delivered.
+        up_to: i64,
+    },
+    /// Keep a ban (replacing any on the same name).
+    Ban(Ban),
+    /// Lift the ban on this name (folded).
+    Unban(Box<str>),
+    /// Keep a mute (replacing any on the same name).
+    Mute(Mute),
+    /// Lift the mute on this name (folded).
+    Unmute(Box<str>),
 }
 
 /// A service's answer.
@@ -78,6 +249,41 @@ pub enum Completion {
         ticket: Ticket,
         /// The messages.
         records: Vec<Record>,
+    },
+    /// A new password's hash.
+    Hashed {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The hash, a PHC string.
+        hash: Box<str>,
+    },
+    /// Whether a password matched.
+    Verified {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// True if it did.
+        matches: bool,
+    },
+    /// The account a [`StoreRequest::LookUp`] asked for.
+    Account {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The account, if the name has one.
+        account: Option<Account>,
+    },
+    /// Whether a change was made (see each request).
+    Done {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// True if it was.
+        done: bool,
+    },
+    /// The messages a [`StoreRequest::TakeOffline`] asked for.
+    Offline {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// The messages, oldest first.
+        messages: Vec<Offline>,
     },
     /// The service could not do what `ticket` asked (it is overloaded, or failed); the
     /// client is told why and goes on.
@@ -93,7 +299,13 @@ impl Completion {
     /// The ticket of the request this answers.
     pub fn ticket(&self) -> Ticket {
         match self {
-            Completion::History { ticket, .. } | Completion::Failed { ticket, .. } => *ticket,
+            Completion::History { ticket, .. }
+            | Completion::Hashed { ticket, .. }
+            | Completion::Verified { ticket, .. }
+            | Completion::Account { ticket, .. }
+            | Completion::Done { ticket, .. }
+            | Completion::Offline { ticket, .. }
+            | Completion::Failed { ticket, .. } => *ticket,
         }
     }
 }

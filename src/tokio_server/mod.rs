@@ -112,7 +112,8 @@ impl TokioServer {
                         }
                         let (id, queue) = self.shared.with_hub(|hub, peers| {
                             let (id, queue) = peers.add();
-                            hub.connect(id, Peer { telnet: true }, Instant::now(), peers);
+                            let client = Peer { addr: peer.ip(), telnet: true };
+                            hub.connect(id, client, Instant::now(), peers);
                             (id, queue)
                         });
                         log::debug!("client {} connected from {peer}", id.0);

@@ -28,6 +28,8 @@ fn help_lists_every_command(backend: Backend) {
         "/join #room",
         "/rooms",
         "/history [N]",
+        "/register PASSWORD",
+        "/passwd OLD NEW",
         "/quit [MESSAGE]",
         "//text",
     ] {

@@ -6,6 +6,7 @@
 #[path = "../util/mod.rs"]
 mod util;
 
+mod accounts;
 mod attacks;
 mod bad_input;
 mod commands;

@@ -154,7 +154,23 @@ pub struct Client {
 impl Client {
     /// Connects without registering.
     pub fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).expect("connect to the server");
+        Client::over(TcpStream::connect(addr).expect("connect to the server"))
+    }
+
+    /// Connects from the loopback address `source` (127.0.0.2, say), so that the server sees
+    /// another address.
+    pub fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        socket
+            .bind(&SocketAddr::new(source, 0).into())
+            .expect("bind the source address");
+        socket.connect(&addr.into()).expect("connect to the server");
+        Client::over(socket.into())
+    }
+
+    /// A client on `stream`.
+    fn over(stream: TcpStream) -> Client {
         stream
             .set_read_timeout(Some(LINE_TIMEOUT))
             .expect("set a read timeout");
@@ -164,6 +180,19 @@ impl Client {
             reader: BufReader::new(stream),
             writer,
         }
+    }
+
+    /// Connects, answers the nickname prompt with `nick`, and its password prompt with
+    /// `password`, and reads the welcome line.
+    pub fn log_in(addr: SocketAddr, nick: &str, password: &str) -> Client {
+        let mut client = Client::connect(addr);
+        client.name = nick.into();
+        client.read_prompt();
+        client.send(nick);
+        client.line_where(|l| l.contains("type its password"));
+        client.send(password);
+        client.line_where(|l| l.starts_with("*** Welcome, "));
+        client
     }
 
     /// Connects, answers the nickname prompt with `nick` and reads the welcome line.

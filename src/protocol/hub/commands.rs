@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::rooms::send_history;
-use super::{member_of, plural, Hub, Member, Purpose};
+use super::{member_of, plural, Farewell, Hub, Member, Purpose, Then};
 use crate::protocol::command::{Command, Input};
 use crate::protocol::nick;
 use crate::protocol::request::{Kind, Request, StoreRequest};
@@ -46,31 +46,49 @@ impl Hub {
                 for line in &self.canned.help {
                     sink.send(id, line);
                 }
+                if self.is_operator(id) {
+                    for line in &self.canned.operator_help {
+                        sink.send(id, line);
+                    }
+                }
             }
-            Command::Nick(new) => self.rename(id, new, sink),
+            Command::Nick(new) => self.rename(id, new, now, sink),
             Command::Who => self.who(id, sink),
             Command::Me(action) => self.act(id, action, now, sink),
-            Command::Msg { to, text } => self.message(id, to, text, sink),
+            Command::Msg { to, text } => self.message(id, to, text, now, sink),
             Command::Join(name) => self.join(id, name, sink),
             Command::Rooms => self.list_rooms(id, sink),
             Command::Quit(message) => self.leave_on_request(id, message, sink),
             Command::History(count) => self.history(id, count, sink),
+            Command::Register(password) => self.register_account(id, password, sink),
+            Command::Passwd { old, new } => self.change_password(id, old, new, now, sink),
+            Command::Kick { nick, reason } => self.kick(id, nick, reason, sink),
+            Command::Ban { nick, minutes } => self.ban(id, nick, minutes, now, sink),
+            Command::Unban(nick) => self.unban(id, nick, sink),
+            Command::Mute { nick, minutes } => self.mute(id, nick, minutes, now, sink),
+            Command::Unmute(nick) => self.unmute(id, nick, sink),
+            Command::Whois(nick) => self.whois(id, nick, sink),
         }
     }
 
     /// Plain chat: `nick: text` to the rest of the room.
     pub(super) fn say(&mut self, id: ClientId, text: &str, now: Instant, sink: &mut impl Sink) {
-        self.publish(id, text, Kind::Chat, now, sink);
+        if !self.refuse_muted(id, now, sink) {
+            self.publish(id, text, Kind::Chat, now, sink);
+        }
     }
 
     /// `/me ACTION`: `* nick ACTION` to the rest of the room.
     pub(super) fn act(&mut self, id: ClientId, action: &str, now: Instant, sink: &mut impl Sink) {
-        self.publish(id, action, Kind::Action, now, sink);
+        if !self.refuse_muted(id, now, sink) {
+            self.publish(id, action, Kind::Action, now, sink);
+        }
     }
 
-    /// `/nick NEW`: same rules as the first nickname; the old one is free at once. A change
-    /// of case only (`alice` to `Alice`) is allowed.
-    fn rename(&mut self, id: ClientId, new: &str, sink: &mut impl Sink) {
+    /// `/nick NEW`: same rules as the first nickname, and a registered one is given only
+    /// with its password; the old one is free once the new one is given. A change of case only
+    /// (`alice` to `Alice`) is always allowed, and keeps the account.
+    fn rename(&mut self, id: ClientId, new: &str, now: Instant, sink: &mut impl Sink) {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
@@ -86,13 +104,30 @@ impl Hub {
                 return;
             }
         };
-        self.nicks.remove(&nick::fold(&old));
-        self.nicks.insert(folded, id);
+        if nick::fold(&old) == folded {
+            return self.rename_to(id, new.into(), sink);
+        }
+        if self.refuse_banned_name(id, &folded, now, sink) {
+            return;
+        }
+        self.claim(id, new.into(), folded, Then::Rename);
+    }
+
+    /// Member `id` becomes `new` (a name it holds): the old name is free, the room is told,
+    /// and a mute on the old name follows it.
+    pub(super) fn rename_to(&mut self, id: ClientId, new: Arc<str>, sink: &mut impl Sink) {
+        self.reservations.remove(&id);
         let Some(member) = self.member_mut(id) else {
             return;
         };
-        member.nick = new.into();
+        let old = std::mem::replace(&mut member.nick, Arc::clone(&new));
         let room = member.room;
+        let (old_folded, new_folded) = (nick::fold(&old), nick::fold(&new));
+        if old_folded != new_folded {
+            self.nicks.remove(&old_folded);
+            self.follow_mute(&old_folded, &new_folded);
+        }
+        self.nicks.insert(new_folded, id);
         let notice = self
             .encoder
             .notice(format_args!("{old} is now known as {new}"));
@@ -154,24 +189,24 @@ impl Hub {
     }
 
     /// `/msg NICK TEXT`: to one client only; the sender sees what went to whom.
-    fn message(&mut self, id: ClientId, to: &str, text: &str, sink: &mut impl Sink) {
+    /// An account that is away gets it when it next logs in.
+    fn message(&mut self, id: ClientId, to: &str, text: &str, now: Instant, sink: &mut impl Sink) {
+        if self.refuse_muted(id, now, sink) {
+            return;
+        }
         let target = match self.nicks.get(&nick::fold(to)) {
             Some(&target) if target == id => {
                 self.error(id, format_args!("that is you: /msg someone else"), sink);
                 return;
             }
             Some(&target) => target,
-            None => {
-                self.error(id, format_args!("nobody here is called {to}"), sink);
-                return;
-            }
+            None => return self.message_away(id, to, text),
         };
         let (Some(sender), Some(recipient)) = (
             member_of(&self.clients, id),
             member_of(&self.clients, target),
         ) else {
-            self.error(id, format_args!("nobody here is called {to}"), sink);
-            return;
+            return self.message_away(id, to, text);
         };
         let private = self
             .encoder
@@ -230,7 +265,7 @@ impl Hub {
             room: member.room,
             slot: member.slot,
         };
-        self.leave_room(id, &leaving, None, sink);
+        self.leave_room(id, &leaving, Farewell::Left(None), sink);
         let room = self.room_named(name);
         let others = self.rooms[room.0].members().len();
         let line = self.encoder.notice(format_args!(

@@ -38,68 +38,116 @@ impl Hub {
         let Some(waiting) = self.waiting.remove(&id) else {
             return;
         };
-        match waiting.purpose {
-            Purpose::Register { nick } => {
-                self.learn_history(id, LOBBY, completion, sink);
-                self.welcome(id, nick, sink);
-            }
-            Purpose::Join { room } => {
-                self.learn_history(id, &room, completion, sink);
-                self.join_now(id, &room, sink);
-            }
-            Purpose::History => self.show_history(id, completion, sink),
+        self.answered(id, waiting.purpose, completion, now, sink);
+        if !self.is_waiting(id) {
+            self.take_held(id, now, sink);
         }
-        self.take_held(id, now, sink);
         self.arm_timer(id, sink);
     }
 
-    /// Fills the cache with `room`'s stored history, unless it learned the room meanwhile
-    /// (another client's answer came first; what it holds since is newer). If the store
-    /// failed, client `id` is told that it enters without the history.
-    fn learn_history(
+    /// Does what client `id` waited to do with `completion`, the answer for `purpose`.
+    fn answered(
         &mut self,
         id: ClientId,
-        room: &str,
+        purpose: Purpose,
         completion: Completion,
+        now: Instant,
         sink: &mut impl Sink,
     ) {
-        match completion {
-            Completion::History { records, .. } => {
-                let folded = room::fold(room);
-                if self.history.get(&folded).is_none() {
-                    let lines = self.history_lines(&records);
-                    self.history.fill(&folded, lines);
-                }
+        if let Completion::Failed { reason, .. } = &completion {
+            let reason = reason.clone();
+            return self.failed(id, purpose, &reason, sink);
+        }
+        match (purpose, completion) {
+            (Purpose::Register { nick }, Completion::History { records, .. }) => {
+                self.learn_history(LOBBY, &records);
+                self.welcome(id, nick, sink);
             }
-            Completion::Failed { reason, .. } => {
-                self.error(
-                    id,
-                    format_args!("the history of {room} could not be loaded ({reason})"),
-                    sink,
-                );
+            (Purpose::Join { room }, Completion::History { records, .. }) => {
+                self.learn_history(&room, &records);
+                self.join_now(id, &room, sink);
+            }
+            (Purpose::History, Completion::History { records, .. }) => {
+                self.show_history(id, &records, sink);
+            }
+            (Purpose::LookUp { nick, then }, Completion::Account { account, .. }) => {
+                self.looked_up(id, nick, then, account, now, sink);
+            }
+            (Purpose::Verify { account, then }, Completion::Verified { matches, .. }) => {
+                self.verified(id, account, then, matches, now, sink);
+            }
+            (Purpose::HashForAccount, Completion::Hashed { hash, .. }) => {
+                self.make_account(id, hash);
+            }
+            (Purpose::MakeAccount { hash }, Completion::Done { done, .. }) => {
+                self.account_made(id, hash, done, sink);
+            }
+            (Purpose::CheckOldPassword { new }, Completion::Verified { matches, .. }) => {
+                self.old_password_checked(id, new, matches, now, sink);
+            }
+            (Purpose::HashNewPassword, Completion::Hashed { hash, .. }) => {
+                self.store_password(id, hash);
+            }
+            (Purpose::StorePassword { hash }, Completion::Done { done, .. }) => {
+                self.password_stored(id, hash, done, sink);
+            }
+            (Purpose::MessageLookUp { to, text }, Completion::Account { account, .. }) => {
+                self.message_looked_up(id, &to, text, account, now, sink);
+            }
+            (Purpose::MessageKept { to }, Completion::Done { done, .. }) => {
+                self.message_kept(id, &to, done, sink);
+            }
+            (Purpose::Offline { name }, Completion::Offline { messages, .. }) => {
+                self.deliver_offline(id, name, messages, sink);
+            }
+            (purpose, completion) => {
+                log::error!("an answer of the wrong kind for {purpose:?}: {completion:?}");
+                self.failed(id, purpose, "the server got a wrong answer", sink);
             }
         }
     }
 
-    /// The answer to `/history`: the messages, or why there are none.
-    fn show_history(&mut self, id: ClientId, completion: Completion, sink: &mut impl Sink) {
+    /// A service could not do what client `id` waited for: it is told why, and what it was
+    /// doing goes on without it, or is undone.
+    fn failed(&mut self, id: ClientId, purpose: Purpose, reason: &str, sink: &mut impl Sink) {
+        self.error(id, format_args!("{reason}"), sink);
+        match purpose {
+            // Without the history, but in.
+            Purpose::Register { nick } => self.welcome(id, nick, sink),
+            Purpose::Join { room } => self.join_now(id, &room, sink),
+            Purpose::LookUp { then, .. } | Purpose::Verify { then, .. } => {
+                self.unclaim(id, then, sink);
+            }
+            Purpose::History
+            | Purpose::HashForAccount
+            | Purpose::MakeAccount { .. }
+            | Purpose::CheckOldPassword { .. }
+            | Purpose::HashNewPassword
+            | Purpose::StorePassword { .. }
+            | Purpose::MessageLookUp { .. }
+            | Purpose::MessageKept { .. }
+            | Purpose::Offline { .. } => {}
+        }
+    }
+
+    /// Fills the cache with `room`'s stored history, unless it learned the room meanwhile
+    /// (another client's answer came first; what it holds since is newer).
+    fn learn_history(&mut self, room: &str, records: &[Record]) {
+        let folded = room::fold(room);
+        if self.history.get(&folded).is_none() {
+            let lines = self.history_lines(records);
+            self.history.fill(&folded, lines);
+        }
+    }
+
+    /// The answer to `/history`: the messages of the client's room.
+    fn show_history(&mut self, id: ClientId, records: &[Record], sink: &mut impl Sink) {
         let Some(member) = member_of(&self.clients, id) else {
             return;
         };
         let name = Arc::clone(self.rooms[member.room.0].name());
-        match completion {
-            Completion::History { records, .. } => {
-                let lines = self.history_lines(&records);
-                send_history(&mut self.encoder, sink, id, &name, &lines);
-            }
-            Completion::Failed { reason, .. } => {
-                self.error(
-                    id,
-                    format_args!("the history of {name} could not be loaded ({reason})"),
-                    sink,
-                );
-            }
-        }
+        let lines = self.history_lines(records);
+        send_history(&mut self.encoder, sink, id, &name, &lines);
     }
 
     /// Stored messages as history replays them.

@@ -166,7 +166,11 @@ impl Hub {
         let mut text = mem::take(&mut self.text);
         text.clear();
         sanitize_into(raw, &mut text);
-        if !is_blank(&text) {
+        if let Some(prompt) = self.prompts.remove(&id) {
+            // A password: acted on, never shown, relayed, kept or logged.
+            self.password_line(id, prompt, text.trim(), now, sink);
+            text.clear();
+        } else if !is_blank(&text) {
             if let Some(client) = self.client_mut(id) {
                 client.flood.take(rate);
             }
@@ -180,7 +184,7 @@ impl Hub {
                     }
                 }
             } else {
-                self.choose_nick(id, text.trim(), sink);
+                self.choose_nick(id, text.trim(), now, sink);
             }
         }
         self.text = text;

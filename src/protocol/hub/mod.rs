@@ -10,37 +10,45 @@
 //! each client would receive.
 //!
 //! The hub's concerns, one file each: `input` (bytes to lines, pacing, held input),
-//! `registration` (choosing a nickname, the login deadline), `rooms` (entering, leaving,
-//! fan-out and history), `commands` (what each command does), `completions` (answers from
-//! services).
+//! `registration` (choosing a nickname, the login deadline), `accounts` (passwords,
+//! registering, messages for accounts that are away), `moderation` (operators' commands),
+//! `rooms` (entering, leaving, fan-out and history), `commands` (what each command does),
+//! `completions` (answers from services).
 
+mod accounts;
+mod canned;
 mod commands;
 mod completions;
 mod input;
+mod moderation;
 #[cfg(test)]
 mod properties;
 mod registration;
 mod rooms;
+mod state;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::account::Throttle;
 use super::clock::WallClock;
-use super::command::COMMANDS;
 use super::flood::{FloodGate, RateLimit};
 use super::history::{HistoryCache, CACHED_EMPTY_ROOMS};
 use super::line::LineDecoder;
-use super::nick::ReservedNicks;
-use super::request::{Record, Request};
+use super::nick::{self, ReservedNicks};
+use super::request::{Account, Preload, Record, Request};
 use super::room::{self, Room, RoomId};
+use super::sanctions::Sanctions;
 use super::sink::{ClientId, Sink};
 use super::wire::{Encoder, Line, LineBatch};
 use crate::config::Config;
+use canned::Canned;
+use state::{Client, Farewell, Limits, Member, Presence, Prompt, Purpose, Then, Waiting};
 
 /// The longest login timeout honoured: long enough for anyone, short enough that a deadline
 /// never overflows the clock.
@@ -71,116 +79,10 @@ impl Departure {
 /// What the driver knows about a new connection that matters to the chat rules.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer {
+    /// Where it comes from: bans and password throttling go by address.
+    pub addr: IpAddr,
     /// The client may be `telnet`, which mixes commands into its input (the plain listener).
     pub telnet: bool,
-}
-
-/// The state of one connection.
-#[derive(Debug)]
-struct Client {
-    presence: Presence,
-    /// The client's unfinished input line.
-    decoder: LineDecoder,
-    /// Its flood-control bucket.
-    flood: FloodGate,
-}
-
-/// Whether a client has a nickname yet.
-#[derive(Debug)]
-enum Presence {
-    /// Connected, asked for a nickname, none accepted yet; closed if still so at `deadline`.
-    ChoosingNick {
-        /// The end of `--login-timeout`.
-        deadline: Instant,
-    },
-    /// Registered: has a nickname and is in a room.
-    Chatting(Member),
-}
-
-/// A registered client's identity and place.
-#[derive(Debug)]
-struct Member {
-    nick: Arc<str>,
-    room: RoomId,
-    /// Index of this client in its room's member array.
-    slot: usize,
-}
-
-/// A client waiting for a service's answer. While it waits, its input is held (the driver
-/// stops reading it) and taken up, in order, once the answer has been acted on.
-#[derive(Debug)]
-struct Waiting {
-    /// The number of the ticket the answer must carry.
-    ticket: u64,
-    /// What the answer is for.
-    purpose: Purpose,
-}
-
-/// What a waiting client asked for.
-#[derive(Debug)]
-enum Purpose {
-    /// To register as `nick` (already reserved for it): the lobby's history is loading.
-    Register {
-        /// The nickname as typed.
-        nick: Arc<str>,
-    },
-    /// To move to the room called `room`: its history is loading.
-    Join {
-        /// The room's name as typed, `#` included.
-        room: Box<str>,
-    },
-    /// `/history`: older messages of its room are loading.
-    History,
-}
-
-/// The limits of the chat rules, from the configuration.
-#[derive(Debug)]
-struct Limits {
-    max_line: usize,
-    announce_limit: usize,
-    rate: RateLimit,
-    max_clients: usize,
-    login_timeout: Duration,
-    /// `--max-rooms`: rooms that may exist at once (`#lobby` always may).
-    max_rooms: usize,
-}
-
-/// Lines many clients get, encoded once when the hub starts.
-struct Canned {
-    greeting: Line,
-    nick_prompt: Line,
-    shutdown: Line,
-    server_full: Line,
-    slow_down: Line,
-    help: Vec<Line>,
-}
-
-impl Canned {
-    fn new(encoder: &mut Encoder, config: &Config) -> Self {
-        let mut help = vec![encoder.notice(format_args!("Commands (names are case-insensitive):"))];
-        help.extend(
-            COMMANDS
-                .iter()
-                .map(|(usage, what)| encoder.notice(format_args!("  {usage:<16} {what}"))),
-        );
-        Canned {
-            greeting: encoder.notice(format_args!(
-                "Welcome to chat-tokio-stream, a plain-text chat server."
-            )),
-            nick_prompt: encoder.notice(format_args!("What is your nickname?")),
-            shutdown: encoder.notice(format_args!("The server is shutting down. Goodbye!")),
-            server_full: encoder.error(format_args!(
-                "the server is full ({} connections); please try again later",
-                config.max_clients
-            )),
-            slow_down: encoder.error(format_args!(
-                "slow down: at most {} lines a second (bursts of {}); the rest of what you sent is taken at that pace",
-                config.rate_limit,
-                config.rate_limit.saturating_mul(2)
-            )),
-            help,
-        }
-    }
 }
 
 /// The chat core. See the module documentation.
@@ -211,6 +113,17 @@ pub struct Hub {
     /// yet acted on: at most one read's worth each. An entry, even an empty one, means the
     /// driver is not reading that client.
     held: HashMap<ClientId, Vec<u8>>,
+    /// Nicknames clients hold besides their own while claiming them (to register, or to
+    /// rename), folded; each is also in `nicks`.
+    reservations: HashMap<ClientId, Box<str>>,
+    /// Clients whose next line is a password.
+    prompts: HashMap<ClientId, Prompt>,
+    /// Clients logged in to an account, and the account.
+    logged_in: HashMap<ClientId, Account>,
+    /// Guessing passwords, throttled.
+    throttle: Throttle,
+    /// Bans and mutes in force.
+    sanctions: Sanctions,
     encoder: Encoder,
     /// Chat lines and actions from the client being read, not yet sent: consecutive ones by
     /// one author to one room go out as one buffer. Sent before anything else happens, and
@@ -239,6 +152,11 @@ impl Hub {
                 max_clients: config.max_clients,
                 login_timeout: config.login_timeout.min(MAX_LOGIN_TIMEOUT),
                 max_rooms: config.max_rooms,
+                operators: config
+                    .operators
+                    .iter()
+                    .map(|name| nick::fold(name))
+                    .collect(),
             },
             reserved: ReservedNicks::new(config.reserved_nicks.iter().map(String::as_str)),
             clients: Vec::new(),
@@ -252,6 +170,11 @@ impl Hub {
             next_ticket: 0,
             waiting: HashMap::new(),
             held: HashMap::new(),
+            reservations: HashMap::new(),
+            prompts: HashMap::new(),
+            logged_in: HashMap::new(),
+            throttle: Throttle::default(),
+            sanctions: Sanctions::default(),
             encoder,
             batch: LineBatch::default(),
             batch_route: None,
@@ -260,11 +183,12 @@ impl Hub {
         }
     }
 
-    /// Fills the history cache with messages the store kept (at start-up): each room named
-    /// in `records` gets its messages among them, oldest first.
-    pub fn preload(&mut self, records: Vec<Record>) {
+    /// Takes what the store kept (at start-up): the history cache gets each room's recent
+    /// messages, oldest first, and the bans and mutes in force apply.
+    pub fn preload(&mut self, preload: Preload) {
+        self.sanctions = Sanctions::load(preload.bans, preload.mutes);
         let mut by_room: HashMap<Box<str>, Vec<Line>> = HashMap::new();
-        for record in records {
+        for record in preload.history {
             let line = self.history_line(&record);
             by_room
                 .entry(room::fold(&record.room))
@@ -284,6 +208,16 @@ impl Hub {
             sink.close(id);
             return;
         }
+        let unix_ms = self.clock.unix_ms(now);
+        if let Some(ban) = self.sanctions.address_ban(peer.addr, unix_ms) {
+            let until = super::clock::until(ban.until);
+            let line = self
+                .encoder
+                .error(format_args!("you are banned from this server{until}"));
+            sink.send(id, &line);
+            sink.close(id);
+            return;
+        }
         if self.clients.len() <= id.0 {
             self.clients.resize_with(id.0 + 1, || None);
         }
@@ -296,6 +230,8 @@ impl Hub {
             presence: Presence::ChoosingNick { deadline },
             decoder: LineDecoder::new(peer.telnet),
             flood: FloodGate::new(self.limits.rate, now),
+            addr: peer.addr,
+            since: u32::try_from(unix_ms / 1000).unwrap_or(0),
         });
         self.client_count += 1;
         sink.send(id, &self.canned.greeting);
@@ -306,7 +242,7 @@ impl Hub {
     /// Client `id` is gone (the driver has closed or is closing it): forget it and tell its
     /// room. Unknown ids are ignored, so a driver may report an end more than once.
     pub fn disconnect(&mut self, id: ClientId, why: Departure, sink: &mut impl Sink) {
-        self.forget(id, why.reason(), sink);
+        self.forget(id, Farewell::Left(why.reason()), sink);
     }
 
     /// The server is stopping: every client gets a goodbye line and is closed.
@@ -322,6 +258,9 @@ impl Hub {
         self.nicks.clear();
         self.waiting.clear();
         self.held.clear();
+        self.reservations.clear();
+        self.prompts.clear();
+        self.logged_in.clear();
         for (_, room) in std::mem::take(&mut self.rooms) {
             self.history.unpin(&room::fold(room.name()));
         }
@@ -404,24 +343,44 @@ impl Hub {
     }
 
     /// Removes client `id` and, if it was registered, frees its nickname and tells its room
-    /// it left (with `reason` in brackets).
-    fn forget(&mut self, id: ClientId, reason: Option<&str>, sink: &mut impl Sink) {
+    /// how it went.
+    fn forget(&mut self, id: ClientId, farewell: Farewell<'_>, sink: &mut impl Sink) {
         let Some(client) = self.clients.get_mut(id.0).and_then(Option::take) else {
             return;
         };
         self.client_count -= 1;
         self.held.remove(&id);
-        if let Some(Waiting {
-            purpose: Purpose::Register { nick },
-            ..
-        }) = self.waiting.remove(&id)
-        {
-            self.nicks.remove(&super::nick::fold(&nick));
-        }
+        self.waiting.remove(&id);
+        self.prompts.remove(&id);
+        self.logged_in.remove(&id);
+        self.release(id);
         if let Presence::Chatting(member) = client.presence {
-            self.nicks.remove(&super::nick::fold(&member.nick));
-            self.leave_room(id, &member, reason, sink);
+            self.nicks.remove(&nick::fold(&member.nick));
+            self.leave_room(id, &member, farewell, sink);
         }
+    }
+
+    /// Holds nickname `folded` for client `id` while it claims it.
+    fn reserve(&mut self, id: ClientId, folded: Box<str>) {
+        self.release(id);
+        self.nicks.insert(folded.clone(), id);
+        self.reservations.insert(id, folded);
+    }
+
+    /// Lets go of the nickname client `id` was claiming, if any.
+    fn release(&mut self, id: ClientId) {
+        if let Some(folded) = self.reservations.remove(&id) {
+            if self.nicks.get(&folded) == Some(&id) {
+                self.nicks.remove(&folded);
+            }
+        }
+    }
+
+    /// True if client `id` is logged in to an account named in `--operators`.
+    fn is_operator(&self, id: ClientId) -> bool {
+        self.logged_in
+            .get(&id)
+            .is_some_and(|account| self.limits.operators.contains(&nick::fold(&account.name)))
     }
 
     /// Sends one `!!! ` line to client `id`.

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::protocol::nick;
-use crate::protocol::request::{Completion, Request, StoreRequest};
+use crate::protocol::request::{Account, AuthRequest, Completion, Request, StoreRequest};
 use crate::protocol::sink::Flow;
 
 /// What a driver may report, over a handful of connection ids.
@@ -40,7 +40,22 @@ fn line() -> impl Strategy<Value = String> {
         nick.clone().prop_map(String::from),
         nick.clone().prop_map(|n| format!("/nick {n}")),
         room.prop_map(|r| format!("/join {r}")),
-        nick.prop_map(|n| format!("/msg {n} hi")),
+        nick.clone().prop_map(|n| format!("/msg {n} hi")),
+        prop::sample::select(vec![
+            "right",
+            "wrong",
+            "/register right",
+            "/register short",
+            "/passwd right wrong!!",
+            "/passwd wrong right",
+            "/kick bob",
+            "/ban bob 5",
+            "/mute Bob",
+            "/unmute bob",
+            "/unban bob",
+            "/whois alice"
+        ])
+        .prop_map(String::from),
         prop::sample::select(vec!["/history", "/history 2", "/join #new", "/join #A"])
             .prop_map(String::from),
         prop::sample::select(vec![
@@ -155,10 +170,61 @@ impl Sink for Driver {
     }
 }
 
-/// The store's part: history questions wait until an `Answer` event.
+/// The services' part: answers wait until an `Answer` event. "alice" and "Bob" have
+/// accounts whose password is "right" (and "alice" is an operator); registering works once.
 #[derive(Default)]
 struct Store {
     questions: std::collections::VecDeque<Completion>,
+    registered: HashSet<String>,
+}
+
+impl Store {
+    /// The answer `request` will get, if it gets one.
+    fn answer(&mut self, request: Request) -> Option<Completion> {
+        let hashed = |password: &str| format!("hashed:{password}").into();
+        Some(match request {
+            Request::Store(StoreRequest::History { ticket, .. }) => Completion::History {
+                ticket,
+                records: Vec::new(),
+            },
+            Request::Store(StoreRequest::LookUp { ticket, name }) => {
+                let folded = name.to_ascii_lowercase();
+                let known =
+                    folded == "alice" || folded == "bob" || self.registered.contains(&folded);
+                Completion::Account {
+                    ticket,
+                    account: known.then(|| Account {
+                        name,
+                        hash: hashed("right"),
+                    }),
+                }
+            }
+            Request::Store(StoreRequest::Register { ticket, name, .. }) => Completion::Done {
+                ticket,
+                done: self.registered.insert(name.to_ascii_lowercase()),
+            },
+            Request::Store(
+                StoreRequest::SetPassword { ticket, .. } | StoreRequest::KeepOffline { ticket, .. },
+            ) => Completion::Done { ticket, done: true },
+            Request::Store(StoreRequest::TakeOffline { ticket, .. }) => Completion::Offline {
+                ticket,
+                messages: Vec::new(),
+            },
+            Request::Store(_) => return None,
+            Request::Auth(AuthRequest::Hash { ticket, password }) => Completion::Hashed {
+                ticket,
+                hash: hashed(password.expose()),
+            },
+            Request::Auth(AuthRequest::Verify {
+                ticket,
+                password,
+                hash,
+            }) => Completion::Verified {
+                ticket,
+                matches: hash == hashed(password.expose()),
+            },
+        })
+    }
 }
 
 /// A driver and a store around a hub, doing what the real ones do between events.
@@ -189,11 +255,8 @@ impl Harness {
     fn settle(&mut self) {
         loop {
             while let Some(request) = self.hub.poll_request() {
-                if let Request::Store(StoreRequest::History { ticket, .. }) = request {
-                    self.store.questions.push_back(Completion::History {
-                        ticket,
-                        records: Vec::new(),
-                    });
+                if let Some(answer) = self.store.answer(request) {
+                    self.store.questions.push_back(answer);
                 }
             }
             let Some(id) = self.driver.resumed.pop() else {
@@ -211,11 +274,7 @@ fn check_consistency(hub: &Hub) -> Result<(), String> {
     let mut holders: HashMap<Box<str>, ClientId> = HashMap::new();
     let mut registered = 0;
     let mut choosing = 0;
-    let registering = hub
-        .waiting
-        .values()
-        .filter(|w| matches!(w.purpose, Purpose::Register { .. }))
-        .count();
+    let registering = hub.reservations.len();
     for (index, client) in hub.clients.iter().enumerate() {
         let Some(client) = client else { continue };
         let id = ClientId(index);
@@ -297,7 +356,7 @@ proptest! {
 
     #[test]
     fn any_sequence_of_events_keeps_the_hub_sound(events in prop::collection::vec(event(), 0..80)) {
-        let config = Config { max_clients: 6, history: 3, announce_limit: 2, rate_limit: 3, ..Config::default() };
+        let config = Config { max_clients: 6, history: 3, announce_limit: 2, rate_limit: 3, operators: vec!["alice".into()], ..Config::default() };
         let now = Instant::now();
         let mut h = Harness {
             hub: Hub::new(&config, WallClock::new(now, 0)),
@@ -315,7 +374,7 @@ proptest! {
                         h.driver.paused.remove(&id);
                         h.driver.unread.remove(&id);
                         h.driver.open.insert(id);
-                        h.hub.connect(id, Peer { telnet: id.0.is_multiple_of(2) }, h.now, &mut h.driver);
+                        h.hub.connect(id, Peer { addr: [10, 0, 0, id.0 as u8].into(), telnet: id.0.is_multiple_of(2) }, h.now, &mut h.driver);
                     }
                 }
                 Event::Line(id, line) => h.input(ClientId(id), format!("{line}\n").as_bytes()),

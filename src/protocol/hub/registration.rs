@@ -1,12 +1,17 @@
-//! Becoming a member: choosing a nickname (contract items 2 and 3), and the login deadline.
+//! Becoming a member: choosing a nickname (contract items 2, 3 and 12), and the login
+//! deadline.
 //!
-//! An accepted nickname is reserved at once. The client is welcomed into `#lobby` as soon as
-//! the lobby's recent history is known, which is at once unless the store has to be asked
-//! (the first time after a start, say); meanwhile the client waits and its input is held.
+//! An accepted nickname is reserved at once, and the store is asked whether an account owns
+//! it (see `accounts`: then its password is asked for). The client is then welcomed into
+//! `#lobby` as soon as the lobby's recent history is known, which is at once unless the
+//! store has to be asked (the first time after a start, say). Meanwhile the client waits and
+//! its input is held.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use super::{plural, Hub, Presence, Purpose};
+use super::{plural, Farewell, Hub, Presence, Purpose, Then};
+use crate::protocol::clock;
 use crate::protocol::command::{self, Command, Input};
 use crate::protocol::nick::{self, NickError};
 use crate::protocol::room::LOBBY;
@@ -14,7 +19,13 @@ use crate::protocol::sink::{ClientId, Sink};
 
 impl Hub {
     /// A line from a client without a nickname yet: a nickname candidate, or `/quit`.
-    pub(super) fn choose_nick(&mut self, id: ClientId, candidate: &str, sink: &mut impl Sink) {
+    pub(super) fn choose_nick(
+        &mut self,
+        id: ClientId,
+        candidate: &str,
+        now: Instant,
+        sink: &mut impl Sink,
+    ) {
         if candidate.starts_with('/') {
             if let Input::Command(Command::Quit(_)) = command::parse(candidate) {
                 self.leave_on_request(id, None, sink);
@@ -29,12 +40,32 @@ impl Hub {
             return;
         }
         match self.check_nick_free(candidate, None) {
-            Ok(folded) => self.register(id, candidate.into(), folded, sink),
+            Ok(folded) if self.refuse_banned_name(id, &folded, now, sink) => {
+                sink.send(id, &self.canned.nick_prompt);
+            }
+            Ok(folded) => self.claim(id, candidate.into(), folded, Then::LogIn),
             Err(error) => {
                 self.error(id, format_args!("{error}; please choose another"), sink);
                 sink.send(id, &self.canned.nick_prompt);
             }
         }
+    }
+
+    /// True if the nickname `folded` is banned; then client `id` is told so.
+    pub(super) fn refuse_banned_name(
+        &mut self,
+        id: ClientId,
+        folded: &str,
+        now: Instant,
+        sink: &mut impl Sink,
+    ) -> bool {
+        let unix_ms = self.clock.unix_ms(now);
+        let Some(ban) = self.sanctions.name_ban(folded, unix_ms) else {
+            return false;
+        };
+        let until = clock::until(ban.until);
+        self.error(id, format_args!("that nickname is banned{until}"), sink);
+        true
     }
 
     /// Checks that `nick` is well-formed, not reserved and not taken by anyone but `owner`;
@@ -55,10 +86,9 @@ impl Hub {
         }
     }
 
-    /// Reserves `nick` for client `id` and welcomes it into the lobby, once the lobby's
-    /// history is known.
-    fn register(&mut self, id: ClientId, nick: Arc<str>, folded: Box<str>, sink: &mut impl Sink) {
-        self.nicks.insert(folded, id);
+    /// Welcomes client `id`, which holds `nick`, into the lobby once the lobby's history is
+    /// known.
+    pub(super) fn enter_lobby(&mut self, id: ClientId, nick: Arc<str>, sink: &mut impl Sink) {
         if self.history_known(LOBBY) {
             self.welcome(id, nick, sink);
         } else {
@@ -66,8 +96,10 @@ impl Hub {
         }
     }
 
-    /// Client `id`, whose nickname is reserved, becomes a member of the lobby.
+    /// Client `id`, which holds `nick`, becomes a member of the lobby; if it logged in to an
+    /// account, the private messages that waited for it are asked for.
     pub(super) fn welcome(&mut self, id: ClientId, nick: Arc<str>, sink: &mut impl Sink) {
+        self.reservations.remove(&id);
         let room = self.room_named(LOBBY);
         let others = self.rooms[room.0].members().len();
         self.notice(
@@ -80,6 +112,10 @@ impl Hub {
         );
         self.enter_room(id, nick, room, sink);
         self.arm_timer(id, sink);
+        if let Some(account) = self.logged_in.get(&id) {
+            let name = account.name.clone();
+            self.take_offline(id, name);
+        }
     }
 
     /// The login time of client `id` is over without a nickname: it is told and closed.
@@ -96,7 +132,7 @@ impl Hub {
             format_args!("no nickname chosen within {seconds} s; goodbye"),
             sink,
         );
-        self.forget(id, None, sink);
+        self.forget(id, Farewell::Left(None), sink);
         sink.close(id);
     }
 }

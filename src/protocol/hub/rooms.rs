@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{member_of, plural, Client, Hub, Member, Presence, Purpose};
+use super::{member_of, plural, Client, Farewell, Hub, Member, Presence, Purpose};
 use crate::protocol::clock::stamp;
 use crate::protocol::request::{Kind, Record, Request, StoreRequest};
 use crate::protocol::room::{self, Room, RoomId};
@@ -76,18 +76,19 @@ impl Hub {
         }
     }
 
-    /// Takes a client out of its room, announces it (with `reason` in brackets), and removes
-    /// the room if it is now empty.
+    /// Takes a client out of its room, tells the room how it went (`farewell`), and removes
+    /// the room if it is now empty. Kicks are always announced, whatever the room's size.
     pub(super) fn leave_room(
         &mut self,
         id: ClientId,
         member: &Member,
-        reason: Option<&str>,
+        farewell: Farewell<'_>,
         sink: &mut impl Sink,
     ) {
         self.send_batch(sink);
         let room = &mut self.rooms[member.room.0];
-        let announce = room.members().len() <= self.limits.announce_limit;
+        let announce = room.members().len() <= self.limits.announce_limit
+            || matches!(farewell, Farewell::Kicked { .. });
         if let Some(moved) = room.remove(member.slot) {
             if let Some(Client {
                 presence: Presence::Chatting(other),
@@ -106,15 +107,19 @@ impl Hub {
             return;
         }
         if announce {
-            let notice = match reason {
-                Some(reason) => self.encoder.notice(format_args!(
-                    "{} left {} ({reason})",
-                    member.nick,
-                    room.name()
-                )),
-                None => self
+            let (nick, name) = (&member.nick, room.name());
+            let notice = match farewell {
+                Farewell::Left(Some(reason)) => self
                     .encoder
-                    .notice(format_args!("{} left {}", member.nick, room.name())),
+                    .notice(format_args!("{nick} left {name} ({reason})")),
+                Farewell::Left(None) => self.encoder.notice(format_args!("{nick} left {name}")),
+                Farewell::Kicked { by, reason, banned } => {
+                    let banned =
+                        banned.map_or(String::new(), |until| format!(" and banned{until}"));
+                    let reason = reason.map_or(String::new(), |reason| format!(": {reason}"));
+                    self.encoder
+                        .notice(format_args!("{nick} was kicked by {by}{banned}{reason}"))
+                }
             };
             sink.broadcast(room.members(), Some(id), &notice);
         }
@@ -133,7 +138,7 @@ impl Hub {
             self.notice(id, format_args!("Goodbye!"), sink);
         }
         let quoted = message.map(|message| format!("saying \"{}\"", shorten(message)));
-        self.forget(id, quoted.as_deref(), sink);
+        self.forget(id, Farewell::Left(quoted.as_deref()), sink);
         sink.close(id);
     }
 

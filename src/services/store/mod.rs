@@ -23,7 +23,7 @@ use super::mailbox::Mailbox;
 use super::queue::{ByteQueue, Taken};
 use crate::config::Config;
 use crate::protocol::history::CACHED_EMPTY_ROOMS;
-use crate::protocol::{Completion, Record, StoreRequest, Ticket};
+use crate::protocol::{Completion, Preload, Record, StoreRequest};
 
 /// Bytes of messages waiting for the store at most: a few seconds of the busiest chat this
 /// server can carry, so that only a disk that has stopped loses messages.
@@ -48,22 +48,32 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store (refusing a file that is not one), reads what the history cache
-    /// starts with, and starts the store's thread, which answers through `mailbox`.
-    pub fn open(config: &Config, mailbox: Mailbox) -> std::io::Result<(Store, Vec<Record>)> {
+    /// Opens the store (refusing a file that is not one), reads what the chat core starts
+    /// with, and starts the store's thread, which answers through `mailbox`.
+    pub fn open(config: &Config, mailbox: Mailbox) -> std::io::Result<(Store, Preload)> {
         let retain = (config.retain_days > 0)
             .then(|| Duration::from_secs(u64::from(config.retain_days) * 24 * 60 * 60));
         let db = Database::open(&config.db, retain)?;
         let started = Instant::now();
-        let preload = db
+        let failed =
+            |e: rusqlite::Error| std::io::Error::other(format!("the store {}: {e}", config.db));
+        let history = db
             .preload(CACHED_EMPTY_ROOMS, config.history)
-            .map_err(|e| std::io::Error::other(format!("the store {}: {e}", config.db)))?;
+            .map_err(failed)?;
+        let (bans, mutes) = db.sanctions().map_err(failed)?;
         log::info!(
-            "store {}: loaded {} recent messages in {:.0?}",
+            "store {}: loaded {} recent messages, {} bans and {} mutes in {:.0?}",
             config.db,
-            preload.len(),
+            history.len(),
+            bans.len(),
+            mutes.len(),
             started.elapsed()
         );
+        let preload = Preload {
+            history,
+            bans,
+            mutes,
+        };
         let queue = Arc::new(ByteQueue::new(QUEUE_BYTES));
         let worker = Worker {
             db,
@@ -109,10 +119,11 @@ impl Store {
                     }
                 }
             }
-            history @ StoreRequest::History { .. } => {
-                // Clients wait for these, one each at most: they are never refused for room.
-                if self.queue.push_always(history).is_err() {
-                    log::debug!("the store is closed; a history request was not answered");
+            other => {
+                // Clients wait for these, one each at most, or an operator made them: they
+                // are never refused for room.
+                if self.queue.push_always(other).is_err() {
+                    log::debug!("the store is closed; a request was not done");
                 }
             }
         }
@@ -157,14 +168,10 @@ impl Worker {
             for job in jobs.drain(..) {
                 match job {
                     StoreRequest::Keep(record) => records.push(record),
-                    StoreRequest::History {
-                        ticket,
-                        room,
-                        limit,
-                    } => {
+                    other => {
                         // What was said before the question is part of the answer.
                         self.keep(&mut records);
-                        self.answer(ticket, &room, limit);
+                        self.handle(other);
                     }
                 }
             }
@@ -199,18 +206,81 @@ impl Worker {
         records.clear();
     }
 
-    fn answer(&self, ticket: Ticket, room: &Arc<str>, limit: usize) {
-        let completion = match self.db.recent(room, limit) {
-            Ok(records) => Completion::History { ticket, records },
-            Err(e) => {
-                log::warn!("cannot read the history of {room} from the store: {e}");
+    /// Does one request other than keeping a message, and answers it if someone waits.
+    fn handle(&self, request: StoreRequest) {
+        let answered = match request {
+            StoreRequest::Keep(_) => return,
+            StoreRequest::History {
+                ticket,
+                room,
+                limit,
+            } => (
+                ticket,
+                self.db
+                    .recent(&room, limit)
+                    .map(|records| Completion::History { ticket, records }),
+            ),
+            StoreRequest::LookUp { ticket, name } => (
+                ticket,
+                self.db
+                    .account(&name)
+                    .map(|account| Completion::Account { ticket, account }),
+            ),
+            StoreRequest::Register { ticket, name, hash } => (
+                ticket,
+                self.db
+                    .register(&name, &hash)
+                    .map(|done| Completion::Done { ticket, done }),
+            ),
+            StoreRequest::SetPassword { ticket, name, hash } => (
+                ticket,
+                self.db
+                    .set_password(&name, &hash)
+                    .map(|done| Completion::Done { ticket, done }),
+            ),
+            StoreRequest::KeepOffline {
+                ticket,
+                to,
+                message,
+                limit,
+            } => (
+                ticket,
+                self.db
+                    .keep_offline(&to, &message, limit)
+                    .map(|done| Completion::Done { ticket, done }),
+            ),
+            StoreRequest::TakeOffline { ticket, name } => (
+                ticket,
+                self.db
+                    .offline(&name)
+                    .map(|messages| Completion::Offline { ticket, messages }),
+            ),
+            StoreRequest::DropOffline { name, up_to } => {
+                return self.note(self.db.drop_offline(&name, up_to));
+            }
+            StoreRequest::Ban(ban) => return self.note(self.db.ban(&ban)),
+            StoreRequest::Unban(name) => return self.note(self.db.unban(&name)),
+            StoreRequest::Mute(mute) => return self.note(self.db.mute(&mute)),
+            StoreRequest::Unmute(name) => return self.note(self.db.unmute(&name)),
+        };
+        let completion = match answered {
+            (_, Ok(completion)) => completion,
+            (ticket, Err(e)) => {
+                log::warn!("the store could not answer a request: {e}");
                 Completion::Failed {
                     ticket,
-                    reason: "the store could not be read".into(),
+                    reason: "the store could not be read or written".into(),
                 }
             }
         };
         self.mailbox.post(completion);
+    }
+
+    /// Logs a change nobody waits for that could not be made.
+    fn note(&self, result: rusqlite::Result<()>) {
+        if let Err(e) = result {
+            log::error!("the store could not record a change: {e}");
+        }
     }
 
     /// Deletes one batch of expired messages; returns how long to wait before the next.

@@ -1,11 +1,16 @@
 //! The chat rules, checked in memory: a recording sink stands in for the network, and a
 //! small in-memory store answers the hub's requests the way the store service does.
+//! Accounts and moderation have a file of their own (`accounts`).
+
+mod accounts;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::protocol::request::{Completion, Kind, Record, Request, StoreRequest};
+use crate::protocol::request::{
+    Account, AuthRequest, Completion, Kind, Offline, Preload, Record, Request, StoreRequest,
+};
 use crate::protocol::sink::Flow;
 
 /// Records what the hub decided, per client, as text; keeps the timers it asked for.
@@ -44,10 +49,20 @@ impl Sink for Recorder {
     }
 }
 
-/// What the store service would do with the hub's requests, in memory.
+/// What the store and the hashing pool would do with the hub's requests, in memory. A
+/// "hash" here is the password with a prefix: what matters to the core is only whether a
+/// password matches.
 #[derive(Default)]
 struct MemoryStore {
     kept: Vec<Record>,
+    /// Accounts by folded name.
+    accounts: HashMap<String, Account>,
+    /// Private messages waiting, by folded account name.
+    offline: HashMap<String, Vec<Offline>>,
+    /// Bans and mutes made or lifted, in order, as the store was told.
+    sanctions: Vec<String>,
+    /// Passwords the hashing pool was given, to check that none goes anywhere else.
+    passwords: Vec<String>,
     /// When set, answers wait in `held_answers` until a test delivers them.
     hold_answers: bool,
     held_answers: Vec<Completion>,
@@ -55,11 +70,40 @@ struct MemoryStore {
 
 impl MemoryStore {
     fn answer(&mut self, request: Request) -> Option<Completion> {
-        let Request::Store(request) = request;
-        match request {
+        let completion = match request {
+            Request::Store(request) => self.store(request)?,
+            Request::Auth(AuthRequest::Hash { ticket, password }) => {
+                self.passwords.push(password.expose().to_owned());
+                Completion::Hashed {
+                    ticket,
+                    hash: format!("hashed:{}", password.expose()).into(),
+                }
+            }
+            Request::Auth(AuthRequest::Verify {
+                ticket,
+                password,
+                hash,
+            }) => {
+                self.passwords.push(password.expose().to_owned());
+                Completion::Verified {
+                    ticket,
+                    matches: *hash == *format!("hashed:{}", password.expose()),
+                }
+            }
+        };
+        if self.hold_answers {
+            self.held_answers.push(completion);
+            None
+        } else {
+            Some(completion)
+        }
+    }
+
+    fn store(&mut self, request: StoreRequest) -> Option<Completion> {
+        Some(match request {
             StoreRequest::Keep(record) => {
                 self.kept.push(record);
-                None
+                return None;
             }
             StoreRequest::History {
                 ticket,
@@ -76,16 +120,92 @@ impl MemoryStore {
                     .cloned()
                     .collect();
                 records.reverse();
-                let completion = Completion::History { ticket, records };
-                if self.hold_answers {
-                    self.held_answers.push(completion);
-                    None
-                } else {
-                    Some(completion)
-                }
+                Completion::History { ticket, records }
             }
-        }
+            StoreRequest::LookUp { ticket, name } => Completion::Account {
+                ticket,
+                account: self.accounts.get(&name.to_ascii_lowercase()).cloned(),
+            },
+            StoreRequest::Register { ticket, name, hash } => {
+                let folded = name.to_ascii_lowercase();
+                let done = !self.accounts.contains_key(&folded);
+                if done {
+                    self.accounts.insert(folded, Account { name, hash });
+                }
+                Completion::Done { ticket, done }
+            }
+            StoreRequest::SetPassword { ticket, name, hash } => {
+                let account = self.accounts.get_mut(&name.to_ascii_lowercase());
+                let done = account.is_some();
+                if let Some(account) = account {
+                    account.hash = hash;
+                }
+                Completion::Done { ticket, done }
+            }
+            StoreRequest::KeepOffline {
+                ticket,
+                to,
+                mut message,
+                limit,
+            } => {
+                let waiting = self.offline.entry(to.to_ascii_lowercase()).or_default();
+                let done = waiting.len() < limit;
+                if done {
+                    message.id = waiting.len() as i64 + 1;
+                    waiting.push(message);
+                }
+                Completion::Done { ticket, done }
+            }
+            StoreRequest::TakeOffline { ticket, name } => Completion::Offline {
+                ticket,
+                messages: self
+                    .offline
+                    .get(&name.to_ascii_lowercase())
+                    .cloned()
+                    .unwrap_or_default(),
+            },
+            StoreRequest::DropOffline { name, up_to } => {
+                if let Some(waiting) = self.offline.get_mut(&name.to_ascii_lowercase()) {
+                    waiting.retain(|message| message.id > up_to);
+                }
+                return None;
+            }
+            StoreRequest::Ban(ban) => {
+                self.sanctions
+                    .push(format!("ban {} {:?}", ban.name, ban.until));
+                return None;
+            }
+            StoreRequest::Unban(name) => {
+                self.sanctions.push(format!("unban {name}"));
+                return None;
+            }
+            StoreRequest::Mute(mute) => {
+                self.sanctions
+                    .push(format!("mute {} {:?}", mute.name, mute.until));
+                return None;
+            }
+            StoreRequest::Unmute(name) => {
+                self.sanctions.push(format!("unmute {name}"));
+                return None;
+            }
+        })
     }
+
+    /// Makes an account `name` whose password is `password`.
+    fn register(&mut self, name: &str, password: &str) {
+        self.accounts.insert(
+            name.to_ascii_lowercase(),
+            Account {
+                name: name.into(),
+                hash: format!("hashed:{password}").into(),
+            },
+        );
+    }
+}
+
+/// Client `id`'s address: each its own.
+fn address(id: usize) -> std::net::IpAddr {
+    std::net::IpAddr::from([10, 0, (id >> 8) as u8, id as u8])
 }
 
 /// 2026-11-30 09:12:00 UTC: what the test clock's start is, so that stamps are `[09:12]`.
@@ -135,8 +255,15 @@ impl World {
 
     /// Connects client `id`, which speaks Telnet if `telnet`.
     fn connect_as(&mut self, id: usize, telnet: bool) {
-        self.hub
-            .connect(ClientId(id), Peer { telnet }, self.now, &mut self.out);
+        self.hub.connect(
+            ClientId(id),
+            Peer {
+                addr: address(id),
+                telnet,
+            },
+            self.now,
+            &mut self.out,
+        );
         self.settle();
     }
 
@@ -1027,6 +1154,7 @@ fn an_answer_for_a_client_that_left_is_dropped_even_if_its_number_was_reused() {
         "the room's history was asked for"
     );
     w.disconnect(0, Departure::ConnectionLost);
+    w.store.hold_answers = false;
     w.join(0, "bob");
     w.drain();
     let late = w.store.held_answers.remove(0);
@@ -1140,7 +1268,10 @@ fn history_from_before_a_restart_is_replayed() {
     before.line(0, "said before the restart");
     let kept = std::mem::take(&mut before.store.kept);
     let mut after = world();
-    after.hub.preload(kept);
+    after.hub.preload(Preload {
+        history: kept,
+        ..Preload::default()
+    });
     after.connect(0);
     after.line(0, "dave");
     let got = after.take(0);
