@@ -38,7 +38,7 @@ use crate::config::Config;
 use crate::lifecycle::{AcceptStarvation, ACCEPT_BACKOFF, SHUTDOWN_FLUSH_LIMIT};
 use crate::outbox::Flushed;
 use crate::protocol::{ClientId, Departure, Flow, Hub, Peer, WallClock};
-use crate::services::{Inbox, Mailbox, Services};
+use crate::services::{Delivery, Inbox, Mailbox, Services};
 use crate::shutdown::Shutdown;
 use connection::{Connection, Phase};
 use connections::Connections;
@@ -170,7 +170,7 @@ impl MioServer {
                     self.read_from(id);
                 }
             }
-            self.take_completions();
+            self.take_deliveries();
             self.revisit();
             self.fire_timers();
             let accept_due = match self.accept_paused_until {
@@ -202,11 +202,16 @@ impl MioServer {
         }
     }
 
-    /// Gives the chat core every answer the services have posted.
-    fn take_completions(&mut self) {
-        while let Some(completion) = self.inbox.next() {
-            self.hub
-                .handle_completion(self.conns.now, completion, &mut self.conns);
+    /// Gives the chat core every answer and every piece of news the services have posted.
+    fn take_deliveries(&mut self) {
+        while let Some(delivery) = self.inbox.next() {
+            match delivery {
+                Delivery::Completion(completion) => {
+                    self.hub
+                        .handle_completion(self.conns.now, completion, &mut self.conns);
+                }
+                Delivery::Remote(remote) => self.hub.handle_remote(remote, &mut self.conns),
+            }
         }
     }
 

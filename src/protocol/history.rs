@@ -78,7 +78,7 @@ impl HistoryCache {
             }
             recent.lines.push_back(line);
         }
-        self.evict();
+        self.evict(0);
     }
 
     /// Sets `room`'s recent lines (oldest first) to what the store holds. Keeps only the last
@@ -93,7 +93,7 @@ impl HistoryCache {
             }
             recent.lines = lines;
         }
-        self.evict();
+        self.evict(1);
     }
 
     /// `room` exists now: its history stays cached while it does.
@@ -112,7 +112,7 @@ impl HistoryCache {
             recent.pinned = false;
         }
         self.touch(room);
-        self.evict();
+        self.evict(0);
     }
 
     /// Marks `room`, if cached and unpinned, as just used, so that it is evicted later.
@@ -140,9 +140,11 @@ impl HistoryCache {
         self.touch(room);
     }
 
-    /// Drops the least recently used unpinned rooms past the bound.
-    fn evict(&mut self) {
-        while self.by_use.len() > self.max_unpinned {
+    /// Drops the least recently used unpinned rooms past the bound, and `spare` more: the
+    /// room just filled is the most recently used, and is about to be entered and pinned,
+    /// so it must outlive this call even when the bound is 0.
+    fn evict(&mut self, spare: usize) {
+        while self.by_use.len() > self.max_unpinned + spare {
             if let Some((_, room)) = self.by_use.pop_first() {
                 self.rooms.remove(&room);
             }

@@ -12,6 +12,7 @@ pub mod history;
 pub mod hub;
 pub mod line;
 pub mod nick;
+pub mod others;
 pub mod request;
 pub mod room;
 pub mod sanctions;
@@ -23,8 +24,8 @@ pub mod wire;
 pub use clock::WallClock;
 pub use hub::{Departure, Hub, Peer};
 pub use request::{
-    Account, AuthRequest, Ban, Completion, Kind, Mute, Offline, Preload, Record, Request, Secret,
-    StoreRequest, Ticket,
+    Account, AuthRequest, Ban, Completion, Kind, Mute, Offline, Preload, Record, Remote, Request,
+    Secret, StoreRequest, Ticket,
 };
 pub use sink::{ClientId, Flow, Sink};
 pub use wire::Line;

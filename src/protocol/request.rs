@@ -13,6 +13,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::others::Elsewhere;
 use super::sink::ClientId;
 
 /// Names one request of one client: the answer is only taken if the core still waits for
@@ -132,6 +133,11 @@ pub struct Preload {
     pub bans: Vec<Ban>,
     /// The mutes in force.
     pub mutes: Vec<Mute>,
+    /// Who is on the other servers (none, for a server alone).
+    pub others: Vec<Elsewhere>,
+    /// Whether other servers write to the store too: then a room with no members here may
+    /// be talking elsewhere, and its cached history would go stale, so none is kept.
+    pub shared: bool,
 }
 
 /// Work for a service.
@@ -178,6 +184,59 @@ pub enum StoreRequest {
         /// How many, at most.
         limit: usize,
     },
+    /// Claim nickname `name` for a client that will be in `room`, across every server
+    /// sharing the store, and say which account owns it: a [`Completion::Claimed`]. (A
+    /// store for one server has nothing to claim: the chat core's own check is enough.)
+    Claim {
+        /// Who waits for it.
+        ticket: Ticket,
+        /// The nickname, as typed.
+        name: Box<str>,
+        /// The room its client will be in.
+        room: Arc<str>,
+    },
+    /// Nickname `name` is no longer used here.
+    Release {
+        /// The nickname.
+        name: Box<str>,
+    },
+    /// The client called `name` is now in `room`.
+    Moved {
+        /// The nickname.
+        name: Box<str>,
+        /// The room, as its name was first written.
+        room: Arc<str>,
+    },
+    /// A notice for the members of `room` on other servers (someone joined, left, was
+    /// renamed or kicked here).
+    Announce {
+        /// The room, as its name was first written.
+        room: Arc<str>,
+        /// The notice, without its `*** `.
+        text: Box<str>,
+    },
+    /// A private message for `to`, who is on another server.
+    Direct {
+        /// The nickname it is for.
+        to: Box<str>,
+        /// Who sends it.
+        from: Box<str>,
+        /// What it says.
+        text: Box<str>,
+    },
+    /// An operator here kicks `nick`, who is on another server.
+    Kick {
+        /// Who is kicked.
+        nick: Box<str>,
+        /// The operator.
+        by: Box<str>,
+        /// Why, if said.
+        reason: Option<Box<str>>,
+    },
+    /// A room here got its first member: its lines from other servers are wanted.
+    Watch(Arc<str>),
+    /// A room here lost its last member: its lines from other servers are not wanted.
+    Unwatch(Arc<str>),
     /// The account that owns nickname `name`, if any: a [`Completion::Account`].
     LookUp {
         /// Who waits for it.
@@ -264,6 +323,15 @@ pub enum Completion {
         /// True if it did.
         matches: bool,
     },
+    /// The answer to a [`StoreRequest::Claim`].
+    Claimed {
+        /// The request's ticket.
+        ticket: Ticket,
+        /// Another server's client has the nickname.
+        taken: bool,
+        /// The account that owns the nickname, if one does.
+        account: Option<Account>,
+    },
     /// The account a [`StoreRequest::LookUp`] asked for.
     Account {
         /// The request's ticket.
@@ -300,6 +368,7 @@ impl Completion {
     pub fn ticket(&self) -> Ticket {
         match self {
             Completion::History { ticket, .. }
+            | Completion::Claimed { ticket, .. }
             | Completion::Hashed { ticket, .. }
             | Completion::Verified { ticket, .. }
             | Completion::Account { ticket, .. }
@@ -308,4 +377,58 @@ impl Completion {
             | Completion::Failed { ticket, .. } => *ticket,
         }
     }
+}
+
+/// News from other servers, or about the link to them, which no client asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Remote {
+    /// A chat line or action said on another server, for the room's members here.
+    Said(Record),
+    /// A notice for the members of `room` here.
+    Notice {
+        /// The room (any case).
+        room: Box<str>,
+        /// The notice, without its `*** `.
+        text: Box<str>,
+    },
+    /// Someone elsewhere took a nickname or moved rooms.
+    Arrived(Elsewhere),
+    /// Nickname `name` (any case) is no longer used elsewhere.
+    Gone(Box<str>),
+    /// A private message for `to`, a client here.
+    Private {
+        /// The nickname it is for.
+        to: Box<str>,
+        /// Who sent it.
+        from: Box<str>,
+        /// What it says.
+        text: Box<str>,
+    },
+    /// An operator elsewhere kicked `nick`, a client here.
+    Kicked {
+        /// Who is kicked.
+        nick: Box<str>,
+        /// The operator.
+        by: Box<str>,
+        /// Why, if said.
+        reason: Option<Box<str>>,
+    },
+    /// A ban was set elsewhere.
+    Banned(Ban),
+    /// The ban on this name (folded) was lifted elsewhere.
+    Unbanned(Box<str>),
+    /// A mute was set elsewhere.
+    Muted(Mute),
+    /// The mute on this name (folded) was lifted elsewhere.
+    Unmuted(Box<str>),
+    /// Contact with the other servers is lost; chat here goes on.
+    Lost,
+    /// Contact is back: `others` is everyone elsewhere now, and `taken` the nicknames
+    /// clients here held that another server's clients claimed meanwhile.
+    Back {
+        /// Everyone on the other servers.
+        others: Vec<Elsewhere>,
+        /// Nicknames (as written) lost to other servers.
+        taken: Vec<Box<str>>,
+    },
 }

@@ -66,6 +66,11 @@ impl Encoder {
         self.encode(format_args!("!!! {text}"))
     }
 
+    /// A message as it is delivered live: `alice: text` or `* alice text`.
+    pub fn message(&mut self, kind: Kind, nick: &str, text: &str) -> Line {
+        self.encode(format_args!("{}", Message { kind, nick, text }))
+    }
+
     /// A message as history replays it: `[09:12] alice: text` or `[09:12] * alice text`.
     pub fn history(&mut self, stamp: Stamp, kind: Kind, nick: &str, text: &str) -> Line {
         self.encode(format_args!("{stamp} {}", Message { kind, nick, text }))

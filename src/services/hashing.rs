@@ -147,6 +147,7 @@ fn ticket(request: &AuthRequest) -> Ticket {
 mod tests {
     use super::*;
     use crate::protocol::{ClientId, Secret};
+    use crate::services::Delivery;
 
     fn ticket() -> Ticket {
         Ticket {
@@ -232,7 +233,9 @@ mod tests {
             password: Secret::new("whatever1"),
         });
         match inbox.next() {
-            Some(Completion::Failed { reason, .. }) => assert!(reason.contains("busy")),
+            Some(Delivery::Completion(Completion::Failed { reason, .. })) => {
+                assert!(reason.contains("busy"));
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -1,18 +1,27 @@
 //! How services hand answers back to a driver: a channel, and a way to wake the driver.
 //!
-//! A service thread posts a [`Completion`] and calls the driver's wake function (the mio
-//! loop's `Waker`, a Tokio `Notify`); the driver drains the channel every time it wakes, the
-//! same way it handles any other event.
+//! A service thread posts a [`Delivery`] (an answer, or news from other servers) and calls
+//! the driver's wake function (the mio loop's `Waker`, a Tokio `Notify`); the driver drains
+//! the channel every time it wakes, the same way it handles any other event.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
-use crate::protocol::Completion;
+use crate::protocol::{Completion, Remote};
+
+/// What a service hands a driver, for the chat core.
+#[derive(Debug)]
+pub enum Delivery {
+    /// The answer to a request (`Hub::handle_completion`).
+    Completion(Completion),
+    /// News from other servers (`Hub::handle_remote`).
+    Remote(Remote),
+}
 
 /// The sending side, cloned into every service.
 #[derive(Clone)]
 pub struct Mailbox {
-    sender: Sender<Completion>,
+    sender: Sender<Delivery>,
     wake: Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -30,7 +39,16 @@ impl Mailbox {
     /// Hands `completion` to the driver and wakes it. A driver that has stopped no longer
     /// listens; the answer is then dropped.
     pub fn post(&self, completion: Completion) {
-        if self.sender.send(completion).is_ok() {
+        self.deliver(Delivery::Completion(completion));
+    }
+
+    /// Hands news from other servers to the driver and wakes it.
+    pub fn post_remote(&self, remote: Remote) {
+        self.deliver(Delivery::Remote(remote));
+    }
+
+    fn deliver(&self, delivery: Delivery) {
+        if self.sender.send(delivery).is_ok() {
             (self.wake)();
         }
     }
@@ -42,15 +60,15 @@ impl std::fmt::Debug for Mailbox {
     }
 }
 
-/// The driver's end: answers waiting to be given to the chat core.
+/// The driver's end: deliveries waiting to be given to the chat core.
 #[derive(Debug)]
 pub struct Inbox {
-    receiver: Receiver<Completion>,
+    receiver: Receiver<Delivery>,
 }
 
 impl Inbox {
-    /// The next answer, if one is waiting. Never blocks.
-    pub fn next(&self) -> Option<Completion> {
+    /// The next delivery, if one is waiting. Never blocks.
+    pub fn next(&self) -> Option<Delivery> {
         self.receiver.try_recv().ok()
     }
 }

@@ -7,6 +7,7 @@
 //! each answer to the core.
 
 pub mod hashing;
+pub mod intake;
 pub mod mailbox;
 pub mod queue;
 pub mod store;
@@ -14,7 +15,7 @@ pub mod store;
 use std::io;
 
 use hashing::Hashing;
-pub use mailbox::{Inbox, Mailbox};
+pub use mailbox::{Delivery, Inbox, Mailbox};
 use store::Store;
 
 use crate::config::Config;

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::lifecycle::{AcceptStarvation, ACCEPT_BACKOFF, SHUTDOWN_FLUSH_LIMIT};
 use crate::listen::listen;
 use crate::protocol::{Hub, Peer, WallClock};
-use crate::services::{Inbox, Mailbox, Services};
+use crate::services::{Delivery, Inbox, Mailbox, Services};
 use crate::shutdown::Shutdown;
 use peers::{Peers, Shared, State};
 
@@ -94,7 +94,7 @@ impl TokioServer {
 
     async fn serve(self) -> io::Result<()> {
         let listener = TcpListener::from_std(self.listener)?;
-        let answers = tokio::spawn(take_answers(
+        let answers = tokio::spawn(take_deliveries(
             Arc::clone(&self.shared),
             self.inbox,
             self.answers,
@@ -157,12 +157,17 @@ impl TokioServer {
     }
 }
 
-/// Gives the chat core every answer the services post, as they come.
-async fn take_answers(shared: Arc<Shared>, inbox: Inbox, answers: Arc<Notify>) {
+/// Gives the chat core every answer and piece of news the services post, as they come.
+async fn take_deliveries(shared: Arc<Shared>, inbox: Inbox, answers: Arc<Notify>) {
     loop {
         answers.notified().await;
-        while let Some(completion) = inbox.next() {
-            shared.with_hub(|hub, peers| hub.handle_completion(Instant::now(), completion, peers));
+        while let Some(delivery) = inbox.next() {
+            shared.with_hub(|hub, peers| match delivery {
+                Delivery::Completion(completion) => {
+                    hub.handle_completion(Instant::now(), completion, peers);
+                }
+                Delivery::Remote(remote) => hub.handle_remote(remote, peers),
+            });
         }
     }
 }

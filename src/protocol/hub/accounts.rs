@@ -15,33 +15,50 @@ use super::{member_of, plural, Hub, Prompt, Purpose, Then};
 use crate::protocol::account::{check_password, LOCKOUT};
 use crate::protocol::nick;
 use crate::protocol::request::{Account, AuthRequest, Offline, Request, Secret, StoreRequest};
+use crate::protocol::room::LOBBY;
 use crate::protocol::sink::{ClientId, Sink};
 
 /// Private messages an account may have waiting at most; past it, senders are told.
 pub const OFFLINE_LIMIT: usize = 100;
 
 impl Hub {
-    /// Client `id` wants `nick` (free, well-formed, its folded form `folded`), to log in with
-    /// or to rename to: reserves it and asks the store whether an account owns it.
+    /// Client `id` wants `nick` (free here, well-formed, its folded form `folded`), to log in
+    /// with or to rename to: reserves it, and asks the store to claim it across servers and
+    /// say whether an account owns it.
     pub(super) fn claim(&mut self, id: ClientId, nick: Arc<str>, folded: Box<str>, then: Then) {
         self.reserve(id, folded);
         let name = nick.as_ref().into();
+        let room = match member_of(&self.clients, id) {
+            Some(member) => Arc::clone(self.rooms[member.room.0].name()),
+            None => LOBBY.into(),
+        };
         self.ask(id, Purpose::LookUp { nick, then }, |ticket| {
-            Request::Store(StoreRequest::LookUp { ticket, name })
+            Request::Store(StoreRequest::Claim { ticket, name, room })
         });
     }
 
-    /// The store's answer about `nick`: no account, and it is the client's; an account, and
-    /// its password is asked for (unless too many wrong ones locked it).
+    /// The store's answer about `nick`: taken on another server; no account, and it is the
+    /// client's; an account, and its password is asked for (unless too many wrong ones
+    /// locked it).
+    #[allow(clippy::too_many_arguments)] // One answer's three parts and the hub's context.
     pub(super) fn looked_up(
         &mut self,
         id: ClientId,
         nick: Arc<str>,
         then: Then,
+        taken: bool,
         account: Option<Account>,
         now: Instant,
         sink: &mut impl Sink,
     ) {
+        if taken {
+            self.error(
+                id,
+                format_args!("{nick} is taken by someone on another server"),
+                sink,
+            );
+            return self.unclaim(id, then, sink);
+        }
         let Some(account) = account else {
             return self.claimed(id, nick, then, None, sink);
         };

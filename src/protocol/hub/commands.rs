@@ -1,6 +1,7 @@
 //! What a registered client's lines do: chat, and each command of contract items 6 and 11.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -116,13 +117,18 @@ impl Hub {
     /// Member `id` becomes `new` (a name it holds): the old name is free, the room is told,
     /// and a mute on the old name follows it.
     pub(super) fn rename_to(&mut self, id: ClientId, new: Arc<str>, sink: &mut impl Sink) {
-        self.reservations.remove(&id);
+        let new_folded = nick::fold(&new);
+        // The claim of `new` is over; a claim of another name (renamed by the store while
+        // claiming it) goes on.
+        if self.reservations.get(&id) == Some(&new_folded) {
+            self.reservations.remove(&id);
+        }
         let Some(member) = self.member_mut(id) else {
             return;
         };
         let old = std::mem::replace(&mut member.nick, Arc::clone(&new));
         let room = member.room;
-        let (old_folded, new_folded) = (nick::fold(&old), nick::fold(&new));
+        let old_folded = nick::fold(&old);
         if old_folded != new_folded {
             self.nicks.remove(&old_folded);
             self.follow_mute(&old_folded, &new_folded);
@@ -137,8 +143,9 @@ impl Hub {
         self.notice(id, format_args!("You are now known as {new}"), sink);
     }
 
-    /// `/who`: every member of the client's room, in alphabetical order. The listing is built
-    /// once and kept until the members change, so that asking again costs almost nothing.
+    /// `/who`: every member of the client's room, here and on other servers, in alphabetical
+    /// order. The listing is built once and kept until the members change, so that asking
+    /// again costs almost nothing.
     fn who(&mut self, id: ClientId, sink: &mut impl Sink) {
         let Some(member) = member_of(&self.clients, id) else {
             return;
@@ -147,11 +154,13 @@ impl Hub {
         let listing = match room.listing() {
             Some(listing) => Arc::clone(listing),
             None => {
+                let elsewhere = self.others.members_of(&room::fold(room.name()));
                 let mut nicks: Vec<&str> = room
                     .members()
                     .iter()
                     .filter_map(|&m| member_of(&self.clients, m))
                     .map(|m| &*m.nick)
+                    .chain(elsewhere.map(|nick| &**nick))
                     .collect();
                 nicks.sort_unstable_by(|a, b| cmp_ignoring_case(a, b));
                 let header = format!(
@@ -170,13 +179,19 @@ impl Hub {
         }
     }
 
-    /// `/rooms`: every room with its member count, in alphabetical order.
+    /// `/rooms`: every room with its member count (here and on other servers), in
+    /// alphabetical order.
     fn list_rooms(&mut self, id: ClientId, sink: &mut impl Sink) {
-        let mut rooms: Vec<(&str, usize)> = self
+        let mut counts: HashMap<Box<str>, (&str, usize)> = HashMap::new();
+        let here = self
             .rooms
             .iter()
-            .map(|(_, room)| (&**room.name(), room.members().len()))
-            .collect();
+            .map(|(_, room)| (&**room.name(), room.members().len()));
+        let elsewhere = self.others.rooms().map(|(name, count)| (&**name, count));
+        for (name, count) in here.chain(elsewhere) {
+            counts.entry(room::fold(name)).or_insert((name, 0)).1 += count;
+        }
+        let mut rooms: Vec<(&str, usize)> = counts.into_values().collect();
         rooms.sort_unstable_by(|(a, _), (b, _)| cmp_ignoring_case(a, b));
         let entries: Vec<String> = rooms
             .iter()
@@ -200,6 +215,9 @@ impl Hub {
                 return;
             }
             Some(&target) => target,
+            None if self.others.get(&nick::fold(to)).is_some() => {
+                return self.message_elsewhere(id, to, text, sink);
+            }
             None => return self.message_away(id, to, text),
         };
         let (Some(sender), Some(recipient)) = (
@@ -215,6 +233,26 @@ impl Hub {
             .encoder
             .encode(format_args!("-> *{}* {text}", recipient.nick));
         sink.send(target, &private);
+        sink.send(id, &receipt);
+    }
+
+    /// `/msg` to someone on another server: the store takes it there.
+    fn message_elsewhere(&mut self, id: ClientId, to: &str, text: &str, sink: &mut impl Sink) {
+        let (Some(sender), Some(recipient)) = (
+            member_of(&self.clients, id),
+            self.others.get(&nick::fold(to)),
+        ) else {
+            return;
+        };
+        let receipt = self
+            .encoder
+            .encode(format_args!("-> *{}* {text}", recipient.nick));
+        let request = StoreRequest::Direct {
+            to: recipient.nick.as_ref().into(),
+            from: sender.nick.as_ref().into(),
+            text: text.into(),
+        };
+        self.requests.push_back(Request::Store(request));
         sink.send(id, &receipt);
     }
 
@@ -265,9 +303,11 @@ impl Hub {
             room: member.room,
             slot: member.slot,
         };
-        self.leave_room(id, &leaving, Farewell::Left(None), sink);
+        // The new room first: its history, just loaded perhaps, is pinned before leaving
+        // the old room lets the cache evict.
         let room = self.room_named(name);
-        let others = self.rooms[room.0].members().len();
+        self.leave_room(id, &leaving, Farewell::Left(None), sink);
+        let others = self.population(&self.rooms[room.0]);
         let line = self.encoder.notice(format_args!(
             "You are now in {} with {others} other{}.",
             self.rooms[room.0].name(),

@@ -70,8 +70,8 @@ impl Hub {
             (Purpose::History, Completion::History { records, .. }) => {
                 self.show_history(id, &records, sink);
             }
-            (Purpose::LookUp { nick, then }, Completion::Account { account, .. }) => {
-                self.looked_up(id, nick, then, account, now, sink);
+            (Purpose::LookUp { nick, then }, Completion::Claimed { taken, account, .. }) => {
+                self.looked_up(id, nick, then, taken, account, now, sink);
             }
             (Purpose::Verify { account, then }, Completion::Verified { matches, .. }) => {
                 self.verified(id, account, then, matches, now, sink);

@@ -24,6 +24,7 @@ mod moderation;
 #[cfg(test)]
 mod properties;
 mod registration;
+mod remote;
 mod rooms;
 mod state;
 #[cfg(test)]
@@ -41,7 +42,8 @@ use super::flood::{FloodGate, RateLimit};
 use super::history::{HistoryCache, CACHED_EMPTY_ROOMS};
 use super::line::LineDecoder;
 use super::nick::{self, ReservedNicks};
-use super::request::{Account, Preload, Record, Request};
+use super::others::Others;
+use super::request::{Account, Preload, Record, Request, StoreRequest};
 use super::room::{self, Room, RoomId};
 use super::sanctions::Sanctions;
 use super::sink::{ClientId, Sink};
@@ -124,6 +126,11 @@ pub struct Hub {
     throttle: Throttle,
     /// Bans and mutes in force.
     sanctions: Sanctions,
+    /// Who is on the other servers sharing the store.
+    others: Others,
+    /// Whether other servers share the store ([`Preload::shared`]): then room notices are
+    /// sent to them too.
+    shared: bool,
     encoder: Encoder,
     /// Chat lines and actions from the client being read, not yet sent: consecutive ones by
     /// one author to one room go out as one buffer. Sent before anything else happens, and
@@ -175,6 +182,8 @@ impl Hub {
             logged_in: HashMap::new(),
             throttle: Throttle::default(),
             sanctions: Sanctions::default(),
+            others: Others::default(),
+            shared: false,
             encoder,
             batch: LineBatch::default(),
             batch_route: None,
@@ -186,7 +195,14 @@ impl Hub {
     /// Takes what the store kept (at start-up): the history cache gets each room's recent
     /// messages, oldest first, and the bans and mutes in force apply.
     pub fn preload(&mut self, preload: Preload) {
+        self.shared = preload.shared;
+        if preload.shared {
+            self.history = HistoryCache::new(self.history.per_room(), 0);
+        }
         self.sanctions = Sanctions::load(preload.bans, preload.mutes);
+        for elsewhere in preload.others {
+            self.others.set(elsewhere);
+        }
         let mut by_room: HashMap<Box<str>, Vec<Line>> = HashMap::new();
         for record in preload.history {
             let line = self.history_line(&record);
@@ -355,7 +371,10 @@ impl Hub {
         self.logged_in.remove(&id);
         self.release(id);
         if let Presence::Chatting(member) = client.presence {
-            self.nicks.remove(&nick::fold(&member.nick));
+            let folded = nick::fold(&member.nick);
+            self.nicks.remove(&folded);
+            self.requests
+                .push_back(Request::Store(StoreRequest::Release { name: folded }));
             self.leave_room(id, &member, farewell, sink);
         }
     }
@@ -367,12 +386,14 @@ impl Hub {
         self.reservations.insert(id, folded);
     }
 
-    /// Lets go of the nickname client `id` was claiming, if any.
+    /// Lets go of the nickname client `id` was claiming, if any, here and in the store.
     fn release(&mut self, id: ClientId) {
         if let Some(folded) = self.reservations.remove(&id) {
             if self.nicks.get(&folded) == Some(&id) {
                 self.nicks.remove(&folded);
             }
+            self.requests
+                .push_back(Request::Store(StoreRequest::Release { name: folded }));
         }
     }
 

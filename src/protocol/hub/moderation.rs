@@ -3,7 +3,8 @@
 //! else gets `!!! `. Operators cannot act on each other, nor on themselves: a mistyped
 //! nickname must not lock an operator out, and demoting one is a matter of configuration.
 //! Bans and mutes are kept in memory for the checks and sent to the store, so that they
-//! outlive a restart.
+//! outlive a restart and reach the other servers sharing it. A client on another server is
+//! kicked, banned or muted by its own server, which the store tells.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,8 +12,17 @@ use std::time::Instant;
 use super::{member_of, Farewell, Hub, Presence};
 use crate::protocol::clock;
 use crate::protocol::nick;
+use crate::protocol::others::Elsewhere;
 use crate::protocol::request::{Ban, Mute, Request, StoreRequest};
 use crate::protocol::sink::{ClientId, Sink};
+
+/// Whom an operator's command is about.
+enum Target {
+    /// A client here.
+    Here(ClientId),
+    /// A client on another server.
+    Elsewhere(Elsewhere),
+}
 
 impl Hub {
     /// `/kick NICK [REASON]`: the client is disconnected; its room hears it was kicked.
@@ -26,7 +36,16 @@ impl Hub {
         let Some((target, by)) = self.moderated(id, nick, sink) else {
             return;
         };
-        self.remove_by_operator(target, &by, reason, None, sink);
+        match target {
+            Target::Here(target) => self.remove_by_operator(target, &by, reason, None, sink),
+            Target::Elsewhere(who) => {
+                self.requests.push_back(Request::Store(StoreRequest::Kick {
+                    nick: who.nick.as_ref().into(),
+                    by: by.as_ref().into(),
+                    reason: reason.map(Into::into),
+                }));
+            }
+        }
         self.notice(id, format_args!("{nick} is kicked"), sink);
     }
 
@@ -43,20 +62,28 @@ impl Hub {
         let Some((target, by)) = self.moderated(id, nick, sink) else {
             return;
         };
-        let Some(client) = self.clients.get(target.0).and_then(Option::as_ref) else {
-            return;
+        // The address of a client elsewhere is its server's to add.
+        let address = match &target {
+            Target::Here(target) => self
+                .clients
+                .get(target.0)
+                .and_then(Option::as_ref)
+                .map(|c| c.addr),
+            Target::Elsewhere(_) => None,
         };
         let until = self.sanction_end(minutes, now);
         let ban = Ban {
             name: nick::fold(nick),
-            address: Some(client.addr),
+            address,
             until,
         };
         self.sanctions.ban(ban.clone());
         self.requests
             .push_back(Request::Store(StoreRequest::Ban(ban)));
         let until = clock::until(until);
-        self.remove_by_operator(target, &by, None, Some(&until), sink);
+        if let Target::Here(target) = target {
+            self.remove_by_operator(target, &by, None, Some(&until), sink);
+        }
         self.notice(id, format_args!("{nick} is banned{until}"), sink);
     }
 
@@ -97,7 +124,9 @@ impl Hub {
         self.requests
             .push_back(Request::Store(StoreRequest::Mute(mute)));
         let until = clock::until(until);
-        self.error(target, format_args!("you are muted by {by}{until}"), sink);
+        if let Target::Here(target) = target {
+            self.error(target, format_args!("you are muted by {by}{until}"), sink);
+        }
         self.notice(id, format_args!("{nick} is muted{until}"), sink);
     }
 
@@ -125,7 +154,16 @@ impl Hub {
             return;
         }
         let Some(target) = self.member_called(nick) else {
-            self.error(id, format_args!("nobody here is called {nick}"), sink);
+            match self.others.get(&nick::fold(nick)) {
+                Some(who) => {
+                    let line = self.encoder.notice(format_args!(
+                        "{}: on another server ({}); in {}",
+                        who.nick, who.server, who.room
+                    ));
+                    sink.send(id, &line);
+                }
+                None => self.error(id, format_args!("nobody here is called {nick}"), sink),
+            }
             return;
         };
         let (Some(client), Some(member)) = (
@@ -190,22 +228,35 @@ impl Hub {
             .push_back(Request::Store(StoreRequest::Mute(mute)));
     }
 
-    /// The member an operator's command names, and the operator's nickname; or `None` after
-    /// telling the operator why not (not an operator, nobody by that name, an operator).
+    /// The client an operator's command names, here or elsewhere, and the operator's
+    /// nickname; or `None` after telling the operator why not (not an operator, nobody by
+    /// that name, an operator).
     fn moderated(
         &mut self,
         id: ClientId,
         nick: &str,
         sink: &mut impl Sink,
-    ) -> Option<(ClientId, Arc<str>)> {
+    ) -> Option<(Target, Arc<str>)> {
         if !self.require_operator(id, sink) {
             return None;
         }
-        let Some(target) = self.member_called(nick) else {
-            self.error(id, format_args!("nobody here is called {nick}"), sink);
-            return None;
+        let folded = nick::fold(nick);
+        let target = match self.member_called(nick) {
+            Some(target) => Target::Here(target),
+            None => match self.others.get(&folded) {
+                Some(who) => Target::Elsewhere(who.clone()),
+                None => {
+                    self.error(id, format_args!("nobody here is called {nick}"), sink);
+                    return None;
+                }
+            },
         };
-        if self.is_operator(target) {
+        let operator = match target {
+            Target::Here(target) => self.is_operator(target),
+            // Operators are the same accounts on every server.
+            Target::Elsewhere(_) => self.limits.operators.contains(&folded),
+        };
+        if operator {
             self.error(
                 id,
                 format_args!(
@@ -241,7 +292,7 @@ impl Hub {
 
     /// Disconnects `target`, telling it and its room that operator `by` kicked it (for
     /// `reason`; banned until `banned`, if it was).
-    fn remove_by_operator(
+    pub(super) fn remove_by_operator(
         &mut self,
         target: ClientId,
         by: &str,

@@ -10,7 +10,10 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::protocol::nick;
-use crate::protocol::request::{Account, AuthRequest, Completion, Request, StoreRequest};
+use crate::protocol::others::Elsewhere;
+use crate::protocol::request::{
+    Account, AuthRequest, Ban, Completion, Mute, Record, Remote, Request, StoreRequest,
+};
 use crate::protocol::sink::Flow;
 
 /// What a driver may report, over a handful of connection ids.
@@ -25,6 +28,8 @@ enum Event {
     Wait(u64),
     /// The store answers its oldest question.
     Answer,
+    /// News from another server.
+    Remote(u8),
 }
 
 /// Connection ids in play: enough for crowded rooms, few enough that ids get reused.
@@ -84,7 +89,53 @@ fn event() -> impl Strategy<Value = Event> {
         1 => id.prop_map(Event::TooSlow),
         1 => (0u64..3000).prop_map(Event::Wait),
         2 => Just(Event::Answer),
+        1 => (0u8..10).prop_map(Event::Remote),
     ]
+}
+
+/// News from another server, of ten kinds, about names that collide with local ones.
+fn remote(kind: u8) -> Remote {
+    let who = |nick: &str, room: &str| Elsewhere {
+        nick: nick.into(),
+        room: room.into(),
+        server: "s2".into(),
+    };
+    match kind {
+        0 => Remote::Arrived(who("zoe", "#lobby")),
+        1 => Remote::Arrived(who("Dave", "#a")),
+        2 => Remote::Gone("zoe".into()),
+        3 => Remote::Said(Record {
+            unix_ms: 0,
+            room: "#lobby".into(),
+            nick: "zoe".into(),
+            kind: crate::protocol::Kind::Chat,
+            text: "from afar".into(),
+        }),
+        4 => Remote::Private {
+            to: "alice".into(),
+            from: "zoe".into(),
+            text: "psst".into(),
+        },
+        5 => Remote::Kicked {
+            nick: "bob".into(),
+            by: "olga".into(),
+            reason: None,
+        },
+        6 => Remote::Banned(Ban {
+            name: "carol".into(),
+            address: None,
+            until: None,
+        }),
+        7 => Remote::Muted(Mute {
+            name: "dave".into(),
+            until: None,
+        }),
+        8 => Remote::Lost,
+        _ => Remote::Back {
+            others: vec![who("erin", "#lobby")],
+            taken: vec!["erin".into(), "alice".into()],
+        },
+    }
 }
 
 /// A driver's view: which ids are open, paused and timed, what paused clients sent meanwhile,
@@ -179,6 +230,16 @@ struct Store {
 }
 
 impl Store {
+    /// The account of nickname `name`, if it has one.
+    fn account(&self, name: Box<str>) -> Option<Account> {
+        let folded = name.to_ascii_lowercase();
+        let known = folded == "alice" || folded == "bob" || self.registered.contains(&folded);
+        known.then(|| Account {
+            name,
+            hash: "hashed:right".into(),
+        })
+    }
+
     /// The answer `request` will get, if it gets one.
     fn answer(&mut self, request: Request) -> Option<Completion> {
         let hashed = |password: &str| format!("hashed:{password}").into();
@@ -187,18 +248,16 @@ impl Store {
                 ticket,
                 records: Vec::new(),
             },
-            Request::Store(StoreRequest::LookUp { ticket, name }) => {
-                let folded = name.to_ascii_lowercase();
-                let known =
-                    folded == "alice" || folded == "bob" || self.registered.contains(&folded);
-                Completion::Account {
-                    ticket,
-                    account: known.then(|| Account {
-                        name,
-                        hash: hashed("right"),
-                    }),
-                }
-            }
+            Request::Store(StoreRequest::LookUp { ticket, name }) => Completion::Account {
+                ticket,
+                account: self.account(name),
+            },
+            // "frank" is held by a client of another server.
+            Request::Store(StoreRequest::Claim { ticket, name, .. }) => Completion::Claimed {
+                ticket,
+                taken: name.eq_ignore_ascii_case("frank"),
+                account: self.account(name),
+            },
             Request::Store(StoreRequest::Register { ticket, name, .. }) => Completion::Done {
                 ticket,
                 done: self.registered.insert(name.to_ascii_lowercase()),
@@ -351,8 +410,16 @@ fn check_no_stuck_input(hub: &Hub, driver: &Driver) -> Result<(), String> {
     Ok(())
 }
 
+/// Sequences tried per run: 1024, or `PROPTEST_CASES` for a longer search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(1024)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn any_sequence_of_events_keeps_the_hub_sound(events in prop::collection::vec(event(), 0..80)) {
@@ -404,6 +471,7 @@ proptest! {
                         h.hub.handle_completion(h.now, answer, &mut h.driver);
                     }
                 }
+                Event::Remote(kind) => h.hub.handle_remote(remote(kind), &mut h.driver),
             }
             h.settle();
             prop_assert!(h.driver.problems.is_empty(), "{:?}", h.driver.problems);

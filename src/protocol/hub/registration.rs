@@ -80,6 +80,9 @@ impl Hub {
         if self.reserved.contains(&folded) {
             return Err(NickError::Reserved);
         }
+        if self.others.get(&folded).is_some() {
+            return Err(NickError::Taken);
+        }
         match self.nicks.get(&folded) {
             Some(&holder) if Some(holder) != owner => Err(NickError::Taken),
             _ => Ok(folded),
@@ -101,7 +104,7 @@ impl Hub {
     pub(super) fn welcome(&mut self, id: ClientId, nick: Arc<str>, sink: &mut impl Sink) {
         self.reservations.remove(&id);
         let room = self.room_named(LOBBY);
-        let others = self.rooms[room.0].members().len();
+        let others = self.population(&self.rooms[room.0]);
         self.notice(
             id,
             format_args!(

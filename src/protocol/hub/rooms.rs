@@ -43,9 +43,46 @@ impl Hub {
             return room;
         }
         self.history.pin(&folded);
-        let room = RoomId(self.rooms.insert(Room::new(name)));
+        let room = Room::new(name);
+        self.requests
+            .push_back(Request::Store(StoreRequest::Watch(Arc::clone(room.name()))));
+        let room = RoomId(self.rooms.insert(room));
         self.room_index.insert(folded, room);
         room
+    }
+
+    /// How many are in `room` here and elsewhere.
+    pub(super) fn population(&self, room: &Room) -> usize {
+        room.members().len() + self.others.count_in(&room::fold(room.name()))
+    }
+
+    /// Sends `*** text` to the members of `room` other than `except`, and to those on other
+    /// servers.
+    fn announce(
+        &mut self,
+        room: RoomId,
+        except: Option<ClientId>,
+        text: String,
+        sink: &mut impl Sink,
+    ) {
+        let room = &self.rooms[room.0];
+        let notice = self.encoder.notice(format_args!("{text}"));
+        sink.broadcast(room.members(), except, &notice);
+        let name = Arc::clone(room.name());
+        self.announce_elsewhere(&name, text);
+    }
+
+    /// Sends `*** text` to the members of room `name` on other servers. Always, with a
+    /// shared store: whether a room has members elsewhere is known here only a moment
+    /// after they arrive, and a notice must not depend on that moment.
+    fn announce_elsewhere(&mut self, name: &Arc<str>, text: String) {
+        if self.shared {
+            self.requests
+                .push_back(Request::Store(StoreRequest::Announce {
+                    room: Arc::clone(name),
+                    text: text.into(),
+                }));
+        }
     }
 
     /// Puts a registered client into `room`, announces it there and replays the room's
@@ -57,15 +94,15 @@ impl Hub {
         room: RoomId,
         sink: &mut impl Sink,
     ) {
-        let members = &mut self.rooms[room.0];
-        let slot = members.add(id);
-        if members.members().len() <= self.limits.announce_limit {
-            let notice = self
-                .encoder
-                .notice(format_args!("{nick} joined {}", members.name()));
-            sink.broadcast(members.members(), Some(id), &notice);
+        let slot = self.rooms[room.0].add(id);
+        let name = Arc::clone(self.rooms[room.0].name());
+        if self.population(&self.rooms[room.0]) <= self.limits.announce_limit {
+            self.announce(room, Some(id), format!("{nick} joined {name}"), sink);
         }
-        let name = Arc::clone(members.name());
+        self.requests.push_back(Request::Store(StoreRequest::Moved {
+            name: nick.as_ref().into(),
+            room: Arc::clone(&name),
+        }));
         if let Some(history) = self.history.get(&room::fold(&name)) {
             if !history.is_empty() {
                 send_history(&mut self.encoder, sink, id, &name, history);
@@ -86,9 +123,9 @@ impl Hub {
         sink: &mut impl Sink,
     ) {
         self.send_batch(sink);
-        let room = &mut self.rooms[member.room.0];
-        let announce = room.members().len() <= self.limits.announce_limit
+        let announce = self.population(&self.rooms[member.room.0]) <= self.limits.announce_limit
             || matches!(farewell, Farewell::Kicked { .. });
+        let room = &mut self.rooms[member.room.0];
         if let Some(moved) = room.remove(member.slot) {
             if let Some(Client {
                 presence: Presence::Chatting(other),
@@ -98,30 +135,34 @@ impl Hub {
                 other.slot = member.slot;
             }
         }
-        let room = &self.rooms[member.room.0];
-        if room.members().is_empty() {
-            let room = self.rooms.remove(member.room.0);
-            let folded = room::fold(room.name());
-            self.history.unpin(&folded);
-            self.room_index.remove(&folded);
-            return;
-        }
-        if announce {
-            let (nick, name) = (&member.nick, room.name());
-            let notice = match farewell {
-                Farewell::Left(Some(reason)) => self
-                    .encoder
-                    .notice(format_args!("{nick} left {name} ({reason})")),
-                Farewell::Left(None) => self.encoder.notice(format_args!("{nick} left {name}")),
+        let name = Arc::clone(self.rooms[member.room.0].name());
+        let text = announce.then(|| {
+            let nick = &member.nick;
+            match farewell {
+                Farewell::Left(Some(reason)) => format!("{nick} left {name} ({reason})"),
+                Farewell::Left(None) => format!("{nick} left {name}"),
                 Farewell::Kicked { by, reason, banned } => {
                     let banned =
                         banned.map_or(String::new(), |until| format!(" and banned{until}"));
                     let reason = reason.map_or(String::new(), |reason| format!(": {reason}"));
-                    self.encoder
-                        .notice(format_args!("{nick} was kicked by {by}{banned}{reason}"))
+                    format!("{nick} was kicked by {by}{banned}{reason}")
                 }
-            };
-            sink.broadcast(room.members(), Some(id), &notice);
+            }
+        });
+        if self.rooms[member.room.0].members().is_empty() {
+            self.rooms.remove(member.room.0);
+            let folded = room::fold(&name);
+            self.history.unpin(&folded);
+            self.room_index.remove(&folded);
+            self.requests
+                .push_back(Request::Store(StoreRequest::Unwatch(Arc::clone(&name))));
+            if let Some(text) = text {
+                self.announce_elsewhere(&name, text);
+            }
+            return;
+        }
+        if let Some(text) = text {
+            self.announce(member.room, Some(id), text, sink);
         }
     }
 

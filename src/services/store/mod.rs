@@ -19,17 +19,13 @@ use std::time::{Duration, Instant};
 use db::Database;
 pub use db::Location;
 
+use super::intake::Intake;
 use super::mailbox::Mailbox;
 use super::queue::{ByteQueue, Taken};
 use crate::config::Config;
 use crate::protocol::history::CACHED_EMPTY_ROOMS;
 use crate::protocol::{Completion, Preload, Record, StoreRequest};
 
-/// Bytes of messages waiting for the store at most: a few seconds of the busiest chat this
-/// server can carry, so that only a disk that has stopped loses messages.
-const QUEUE_BYTES: usize = 16 << 20;
-/// What a queued message costs besides its text: the record and the queue's bookkeeping.
-const RECORD_OVERHEAD: usize = 96;
 /// Oldest messages deleted per retention step: a short transaction that never holds up
 /// writes for long.
 const RETENTION_BATCH: usize = 1000;
@@ -39,12 +35,8 @@ const RETENTION_PERIOD: Duration = Duration::from_secs(60);
 /// The store, as the drivers see it.
 #[derive(Debug)]
 pub struct Store {
-    queue: Arc<ByteQueue<StoreRequest>>,
-    thread: Option<JoinHandle<()>>,
-    /// Messages dropped because the queue was full, ever.
-    dropped: u64,
-    /// Whether the last message offered was dropped (so that an episode is logged once).
-    dropping: bool,
+    intake: Intake,
+    thread: JoinHandle<()>,
 }
 
 impl Store {
@@ -73,78 +65,44 @@ impl Store {
             history,
             bans,
             mutes,
+            others: Vec::new(),
+            shared: false,
         };
-        let queue = Arc::new(ByteQueue::new(QUEUE_BYTES));
+        let (intake, queue) = Intake::open("the store");
         let worker = Worker {
             db,
-            queue: Arc::clone(&queue),
+            queue,
             mailbox,
             failing: false,
         };
         let thread = std::thread::Builder::new()
             .name("store".into())
             .spawn(move || worker.run())?;
-        Ok((
-            Store {
-                queue,
-                thread: Some(thread),
-                dropped: 0,
-                dropping: false,
-            },
-            preload,
-        ))
+        Ok((Store { intake, thread }, preload))
     }
 
     /// Hands a request to the store's thread. Never blocks.
     pub fn submit(&mut self, request: StoreRequest) {
         match request {
-            StoreRequest::Keep(record) => {
-                let bytes =
-                    RECORD_OVERHEAD + record.room.len() + record.nick.len() + record.text.len();
-                match self.queue.push(StoreRequest::Keep(record), bytes) {
-                    Ok(()) if self.dropping => {
-                        self.dropping = false;
-                        log::info!(
-                            "the store keeps up again; {} messages were not kept so far",
-                            self.dropped
-                        );
-                    }
-                    Ok(()) => {}
-                    Err(_) => {
-                        self.dropped += 1;
-                        if !self.dropping {
-                            self.dropping = true;
-                            log::warn!("the store cannot keep up with the chat: new messages are not kept until it does");
-                        }
-                    }
-                }
-            }
-            other => {
-                // Clients wait for these, one each at most, or an operator made them: they
-                // are never refused for room.
-                if self.queue.push_always(other).is_err() {
-                    log::debug!("the store is closed; a request was not done");
-                }
-            }
+            // One server alone: nobody else shares its nicknames, rooms or clients.
+            StoreRequest::Release { .. }
+            | StoreRequest::Moved { .. }
+            | StoreRequest::Announce { .. }
+            | StoreRequest::Direct { .. }
+            | StoreRequest::Kick { .. }
+            | StoreRequest::Watch(_)
+            | StoreRequest::Unwatch(_) => {}
+            other => self.intake.push(other),
         }
     }
 
     /// Writes what is queued, then stops the thread and closes the file.
-    pub fn stop(mut self) {
-        self.queue.close();
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                log::error!("the store's thread panicked");
-            }
+    pub fn stop(self) {
+        let Store { intake, thread } = self;
+        drop(intake);
+        if thread.join().is_err() {
+            log::error!("the store's thread panicked");
         }
-    }
-}
-
-impl Drop for Store {
-    /// A store dropped without [`Store::stop`] (a server that failed) still writes what it
-    /// has, in the background.
-    fn drop(&mut self) {
-        self.queue.close();
     }
 }
 
@@ -226,6 +184,15 @@ impl Worker {
                     .account(&name)
                     .map(|account| Completion::Account { ticket, account }),
             ),
+            // Alone, the chat core's own check of a nickname is the whole claim.
+            StoreRequest::Claim { ticket, name, .. } => (
+                ticket,
+                self.db.account(&name).map(|account| Completion::Claimed {
+                    ticket,
+                    taken: false,
+                    account,
+                }),
+            ),
             StoreRequest::Register { ticket, name, hash } => (
                 ticket,
                 self.db
@@ -258,6 +225,13 @@ impl Worker {
             StoreRequest::DropOffline { name, up_to } => {
                 return self.note(self.db.drop_offline(&name, up_to));
             }
+            StoreRequest::Release { .. }
+            | StoreRequest::Moved { .. }
+            | StoreRequest::Announce { .. }
+            | StoreRequest::Direct { .. }
+            | StoreRequest::Kick { .. }
+            | StoreRequest::Watch(_)
+            | StoreRequest::Unwatch(_) => return,
             StoreRequest::Ban(ban) => return self.note(self.db.ban(&ban)),
             StoreRequest::Unban(name) => return self.note(self.db.unban(&name)),
             StoreRequest::Mute(mute) => return self.note(self.db.mute(&mute)),
@@ -317,7 +291,7 @@ mod tests {
         let (mailbox, _inbox) = Mailbox::new(|| {});
         Worker {
             db: Database::open(&Location::Memory, None).unwrap(),
-            queue: Arc::new(ByteQueue::new(QUEUE_BYTES)),
+            queue: Arc::new(ByteQueue::new(1 << 20)),
             mailbox,
             failing: false,
         }

@@ -3,6 +3,7 @@
 //! Accounts and moderation have a file of their own (`accounts`).
 
 mod accounts;
+mod remote;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -63,6 +64,10 @@ struct MemoryStore {
     sanctions: Vec<String>,
     /// Passwords the hashing pool was given, to check that none goes anywhere else.
     passwords: Vec<String>,
+    /// Nicknames (folded) clients of other servers hold in the store.
+    taken_elsewhere: HashSet<String>,
+    /// What the hub told the store for the other servers, in order, as text.
+    shared: Vec<String>,
     /// When set, answers wait in `held_answers` until a test delivers them.
     hold_answers: bool,
     held_answers: Vec<Completion>,
@@ -126,6 +131,39 @@ impl MemoryStore {
                 ticket,
                 account: self.accounts.get(&name.to_ascii_lowercase()).cloned(),
             },
+            StoreRequest::Claim { ticket, name, .. } => Completion::Claimed {
+                ticket,
+                taken: self.taken_elsewhere.contains(&name.to_ascii_lowercase()),
+                account: self.accounts.get(&name.to_ascii_lowercase()).cloned(),
+            },
+            StoreRequest::Release { name } => {
+                self.shared.push(format!("release {name}"));
+                return None;
+            }
+            StoreRequest::Moved { name, room } => {
+                self.shared.push(format!("moved {name} {room}"));
+                return None;
+            }
+            StoreRequest::Announce { room, text } => {
+                self.shared.push(format!("announce {room}: {text}"));
+                return None;
+            }
+            StoreRequest::Direct { to, from, text } => {
+                self.shared.push(format!("direct {from}->{to}: {text}"));
+                return None;
+            }
+            StoreRequest::Kick { nick, by, reason } => {
+                self.shared.push(format!("kick {nick} by {by}: {reason:?}"));
+                return None;
+            }
+            StoreRequest::Watch(room) => {
+                self.shared.push(format!("watch {room}"));
+                return None;
+            }
+            StoreRequest::Unwatch(room) => {
+                self.shared.push(format!("unwatch {room}"));
+                return None;
+            }
             StoreRequest::Register { ticket, name, hash } => {
                 let folded = name.to_ascii_lowercase();
                 let done = !self.accounts.contains_key(&folded);
