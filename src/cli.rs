@@ -77,6 +77,11 @@ pub struct Args {
     #[arg(long, value_delimiter = ',', value_name = "NICK,...")]
     pub operators: Vec<String>,
 
+    /// Join the servers sharing this Redis (redis://HOST:PORT[/DB]) as one chat; history,
+    /// accounts, bans and nicknames then live there instead of in --db.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["db", "retain_days"])]
+    pub redis: Option<String>,
+
     /// Which server to run: the mio event loop (the product) or the Tokio reference (only in
     /// a build with `--features tokio-impl`, where it is the default).
     #[arg(long, default_value = DEFAULT_BACKEND, value_name = "mio|tokio", value_parser = backend)]
@@ -101,6 +106,7 @@ impl Args {
             db: Location::parse(&self.db),
             retain_days: u32::try_from(self.retain_days).unwrap_or(u32::MAX),
             operators: self.operators.clone(),
+            redis: self.redis.clone(),
         }
     }
 }

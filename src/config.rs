@@ -41,6 +41,8 @@ pub struct Config {
     pub retain_days: u32,
     /// Accounts that may kick, ban and mute once logged in (`--operators`).
     pub operators: Vec<String>,
+    /// The Redis that servers forming one chat share (`--redis`); with it, `db` is unused.
+    pub redis: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             db: Location::File("chat.db".into()),
             retain_days: 30,
             operators: Vec::new(),
+            redis: None,
         }
     }
 }

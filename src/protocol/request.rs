@@ -299,6 +299,22 @@ pub enum StoreRequest {
     Unmute(Box<str>),
 }
 
+impl StoreRequest {
+    /// The ticket of a request somebody waits for; `None` for the rest.
+    pub fn ticket(&self) -> Option<Ticket> {
+        match self {
+            StoreRequest::History { ticket, .. }
+            | StoreRequest::Claim { ticket, .. }
+            | StoreRequest::LookUp { ticket, .. }
+            | StoreRequest::Register { ticket, .. }
+            | StoreRequest::SetPassword { ticket, .. }
+            | StoreRequest::KeepOffline { ticket, .. }
+            | StoreRequest::TakeOffline { ticket, .. } => Some(*ticket),
+            _ => None,
+        }
+    }
+}
+
 /// A service's answer.
 #[derive(Debug)]
 pub enum Completion {

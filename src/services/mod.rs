@@ -10,29 +10,66 @@ pub mod hashing;
 pub mod intake;
 pub mod mailbox;
 pub mod queue;
+pub mod redis;
 pub mod store;
 
 use std::io;
 
 use hashing::Hashing;
 pub use mailbox::{Delivery, Inbox, Mailbox};
+use redis::RedisStore;
 use store::Store;
 
 use crate::config::Config;
-use crate::protocol::{Preload, Request};
+use crate::protocol::{Preload, Request, StoreRequest};
 
 /// Every service a server runs.
 #[derive(Debug)]
 pub struct Services {
-    store: Store,
+    store: AnyStore,
     hashing: Hashing,
+}
+
+/// The store a server was started with: one interface (the core's [`StoreRequest`]s and
+/// their completions), two implementations.
+#[derive(Debug)]
+enum AnyStore {
+    /// A server alone, keeping its state in SQLite (`--db`).
+    Embedded(Store),
+    /// One of many servers, sharing their state in Redis (`--redis`).
+    Shared(RedisStore),
+}
+
+impl AnyStore {
+    fn submit(&mut self, request: StoreRequest) {
+        match self {
+            AnyStore::Embedded(store) => store.submit(request),
+            AnyStore::Shared(store) => store.submit(request),
+        }
+    }
+
+    fn stop(self) {
+        match self {
+            AnyStore::Embedded(store) => store.stop(),
+            AnyStore::Shared(store) => store.stop(),
+        }
+    }
 }
 
 impl Services {
     /// Starts the services for `config`, answering through `mailbox`. Returns them with what
     /// the chat core starts with. Fails if the store cannot be opened.
     pub fn start(config: &Config, mailbox: Mailbox) -> io::Result<(Services, Preload)> {
-        let (store, preload) = Store::open(config, mailbox.clone())?;
+        let (store, preload) = match &config.redis {
+            Some(url) => {
+                let (store, preload) = RedisStore::open(url, mailbox.clone())?;
+                (AnyStore::Shared(store), preload)
+            }
+            None => {
+                let (store, preload) = Store::open(config, mailbox.clone())?;
+                (AnyStore::Embedded(store), preload)
+            }
+        };
         let hashing = Hashing::start(mailbox)?;
         Ok((Services { store, hashing }, preload))
     }

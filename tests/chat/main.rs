@@ -13,6 +13,7 @@ mod commands;
 mod history;
 mod hostile;
 mod limits;
+mod many_servers;
 mod messages;
 mod registration;
 mod shutdown;

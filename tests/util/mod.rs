@@ -4,6 +4,8 @@
 #![allow(dead_code)] // Each test binary uses its own subset of these helpers.
 #![allow(unsafe_code)] // `kill` to signal a child server, in one place below.
 
+pub mod redis;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -65,7 +67,7 @@ pub struct ChildServer {
 }
 
 /// The real binary as a user would start it, on an ephemeral port with `backend` and
-/// `extra_args` (and a store in memory unless they name one), logging at info.
+/// `extra_args` (and a store in memory unless they name one, or Redis), logging at info.
 pub fn binary(backend: Backend, extra_args: &[&str]) -> Command {
     binary_on(backend, "127.0.0.1:0", extra_args)
 }
@@ -74,7 +76,7 @@ pub fn binary(backend: Backend, extra_args: &[&str]) -> Command {
 pub fn binary_on(backend: Backend, addr: &str, extra_args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_chat-tokio-stream"));
     command.args(["--addr", addr]);
-    if !extra_args.contains(&"--db") {
+    if !extra_args.contains(&"--db") && !extra_args.contains(&"--redis") {
         command.args(["--db", ":memory:"]);
     }
     command.args(extra_args);
@@ -290,6 +292,25 @@ impl Client {
                 return line;
             }
         }
+    }
+
+    /// Reads and returns the lines that arrive until none has for `quiet`.
+    pub fn lines_until_quiet(&mut self, quiet: Duration) -> Vec<String> {
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(quiet))
+            .expect("set a read timeout");
+        let mut lines = Vec::new();
+        let mut bytes = Vec::new();
+        while matches!(self.reader.read_until(b'\n', &mut bytes), Ok(n) if n > 0) {
+            lines.push(String::from_utf8_lossy(bytes.trim_ascii_end()).into_owned());
+            bytes.clear();
+        }
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(LINE_TIMEOUT))
+            .expect("set a read timeout");
+        lines
     }
 
     /// Asserts that the server closes the connection next, cleanly (FIN, not a reset), with
