@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use crate::certificate::IdentityFiles;
 pub use crate::services::store::Location;
 
 /// The settings a server runs with.
@@ -39,6 +40,18 @@ pub struct Config {
     pub db: Location,
     /// Messages older than this many days are deleted from the store; 0 keeps everything.
     pub retain_days: u32,
+    /// The TLS listener, if there is one (`--tls-addr`).
+    pub tls: Option<TlsConfig>,
+}
+
+/// The second listener, speaking the same protocol over TLS (contract item 13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The certificate chain and key to serve; `None` makes a self-signed certificate for
+    /// localhost and 127.0.0.1 at start-up.
+    pub identity: Option<IdentityFiles>,
 }
 
 impl Default for Config {
@@ -57,6 +70,7 @@ impl Default for Config {
             max_rooms: 1000,
             db: Location::File("chat.db".into()),
             retain_days: 30,
+            tls: None,
         }
     }
 }
