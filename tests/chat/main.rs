@@ -13,3 +13,4 @@ mod limits;
 mod messages;
 mod registration;
 mod shutdown;
+mod tls;
