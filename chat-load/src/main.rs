@@ -9,6 +9,12 @@
 //!   every line it delayed).
 //! - `idle`: holds N idle registered connections (from several 127.0.0.x source addresses if
 //!   N passes the ephemeral-port range) and times one line broadcast to all of them.
+//! - `handshakes`: TLS handshakes per second, a fixed number in flight (with `--tls-addr` on
+//!   the server).
+//!
+//! With `--tls` every client connects through TLS (accepting any certificate: chat-load is a
+//! test tool). With `--redis` the server is Redis, as a reference: receivers SUBSCRIBE and
+//! senders PUBLISH the lines a chat server would relay.
 //!
 //! Start the server with flood control off for the first two: `chat-tokio-stream
 //! --rate-limit 0`, and with `--max-clients` above the connection count for `idle`.
@@ -22,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use chat_load::{DeliveryCounter, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_load::handshakes::{self, HandshakeConfig};
+use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 
 /// Load generator for chat-tokio-stream (or any server speaking its protocol).
 #[derive(Debug, Parser)]
@@ -53,6 +60,14 @@ struct Cli {
     #[arg(long, default_value_t = 'l', global = true)]
     tag: char,
 
+    /// Connect through TLS, accepting whatever certificate the server shows.
+    #[arg(long, global = true)]
+    tls: bool,
+
+    /// The server is Redis: receivers SUBSCRIBE to a channel, senders PUBLISH to it.
+    #[arg(long, global = true)]
+    redis: bool,
+
     #[command(subcommand)]
     mode: Mode,
 }
@@ -65,6 +80,8 @@ enum Mode {
     Rate(RateArgs),
     /// Many idle connections: the server's memory per connection, and one broadcast timed.
     Idle(IdleArgs),
+    /// TLS handshakes per second (always through TLS).
+    Handshakes(HandshakeArgs),
 }
 
 /// Who talks and for how long.
@@ -128,6 +145,22 @@ struct IdleArgs {
     broadcasts: u32,
 }
 
+#[derive(Debug, Args)]
+struct HandshakeArgs {
+    /// Handshakes under way at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    in_flight: usize,
+
+    /// How long to go on, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    duration: f64,
+
+    /// Loopback source addresses to connect from (127.0.0.1, .2, ...); 0 lets the system
+    /// choose.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    sources: u8,
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
@@ -160,7 +193,58 @@ fn run(cli: &Cli) -> io::Result<()> {
             &[("rate", format!("{}", args.rate))],
         ),
         Mode::Idle(args) => idle(cli, args),
+        Mode::Handshakes(args) => handshake_rate(cli, args),
     }
+}
+
+impl Cli {
+    /// Who to simulate, as this command line says to reach the server.
+    fn swarm(&self, senders: usize, receivers: usize, sources: u8) -> SwarmConfig {
+        SwarmConfig {
+            server: self.addr,
+            senders,
+            receivers,
+            threads: self.threads,
+            sources,
+            tag: self.tag,
+            tls: self.tls,
+            dialect: if self.redis {
+                Dialect::Redis
+            } else {
+                Dialect::Chat
+            },
+        }
+    }
+}
+
+/// The `handshakes` mode: TLS handshakes per second, and how long each took.
+fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
+    eprintln!(
+        "handshaking with {} for {} s, {} at a time ...",
+        cli.addr, args.duration, args.in_flight
+    );
+    let summary = handshakes::run(&HandshakeConfig {
+        server: cli.addr,
+        in_flight: args.in_flight,
+        duration: secs(args.duration),
+        sources: args.sources,
+    })?;
+    let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
+    let rows = [
+        ("mode", "handshakes".to_string()),
+        ("in_flight", args.in_flight.to_string()),
+        ("seconds", format!("{:.2}", summary.elapsed.as_secs_f64())),
+        ("handshakes", summary.completed.to_string()),
+        (
+            "handshakes_per_second",
+            format!("{:.0}", summary.per_second()),
+        ),
+        ("failed", summary.failed.to_string()),
+        ("handshake_ms_p50", ms(0.5)),
+        ("handshake_ms_p99", ms(0.99)),
+    ];
+    report(cli, &rows);
+    Ok(())
 }
 
 /// The `fanout` and `rate` modes: connect the crowd, let its senders talk at `pace` for the
@@ -178,14 +262,7 @@ fn talk(
         crowd.clients, crowd.senders, cli.addr
     );
     let connecting = Instant::now();
-    let mut swarm = Swarm::connect(&SwarmConfig {
-        server: cli.addr,
-        senders: crowd.senders,
-        receivers: crowd.clients,
-        threads: cli.threads,
-        sources: crowd.sources,
-        tag: cli.tag,
-    })?;
+    let mut swarm = Swarm::connect(&cli.swarm(crowd.senders, crowd.clients, crowd.sources))?;
     eprintln!(
         "all registered in {:.2} s; running {mode} for {} s",
         connecting.elapsed().as_secs_f64(),
@@ -219,14 +296,7 @@ fn idle(cli: &Cli, args: &IdleArgs) -> io::Result<()> {
         args.connections, cli.addr, args.sources
     );
     let connecting = Instant::now();
-    let mut swarm = Swarm::connect(&SwarmConfig {
-        server: cli.addr,
-        senders: 1,
-        receivers: args.connections,
-        threads: cli.threads,
-        sources: args.sources,
-        tag: cli.tag,
-    })?;
+    let mut swarm = Swarm::connect(&cli.swarm(1, args.connections, args.sources))?;
     let connected_in = connecting.elapsed();
     eprintln!(
         "{} connections registered in {:.2} s",

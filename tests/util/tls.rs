@@ -6,12 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{
-    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, StreamOwned,
-    SupportedProtocolVersion,
+    ClientConfig, ClientConnection, RootCertStore, StreamOwned, SupportedProtocolVersion,
 };
 use tempfile::TempDir;
 
@@ -19,7 +16,7 @@ use super::{config, connect_tcp, Client, Transport};
 use chat_tokio_stream::config::{Config, IdentityFiles, TlsConfig};
 
 /// The crypto the clients use.
-fn provider() -> Arc<CryptoProvider> {
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
@@ -101,17 +98,12 @@ pub fn write_pem(dir: &Path, cert: &str, key: &str) -> IdentityFiles {
 /// A client configuration that accepts exactly the certificate whose SHA-256 fingerprint is
 /// `fingerprint` (in `AB:CD:...` form), as a user who checked it would.
 pub fn pinned(fingerprint: &str) -> Arc<ClientConfig> {
-    Arc::new(
-        ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("protocol versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Pinned {
-                fingerprint: fingerprint.to_string(),
-                provider: provider(),
-            }))
-            .with_no_client_auth(),
-    )
+    let fingerprint = fingerprint.to_string();
+    chat_load::accepting(move |cert| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+        let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        hex.join(":") == fingerprint
+    })
 }
 
 /// The first flight of a TLS client (its ClientHello) for `config`, as raw bytes.
@@ -143,69 +135,5 @@ impl Client {
         use std::io::Write;
         let mut tcp = self.reader.get_ref().tcp();
         tcp.write_all(bytes).expect("a raw write");
-    }
-}
-
-/// Trusts a certificate by its fingerprint; still checks that the server holds its key.
-#[derive(Debug)]
-struct Pinned {
-    fingerprint: String,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Pinned {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
-        let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
-        if hex.join(":") == self.fingerprint {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(format!(
-                "certificate fingerprint {} is not {}",
-                hex.join(":"),
-                self.fingerprint
-            )))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
