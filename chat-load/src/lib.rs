@@ -10,6 +10,7 @@
 
 pub mod handshakes;
 mod peer;
+pub mod process;
 mod transport;
 mod worker;
 

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 
 use chat_load::handshakes::{self, HandshakeConfig};
+use chat_load::process::{cpu_time, own_cpu_time, rss_kib};
 use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 
 /// Load generator for chat-tokio-stream (or any server speaking its protocol).
@@ -223,14 +224,16 @@ fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
         "handshaking with {} for {} s, {} at a time ...",
         cli.addr, args.duration, args.in_flight
     );
+    let cpu_before = cpu_times(cli);
     let summary = handshakes::run(&HandshakeConfig {
         server: cli.addr,
         in_flight: args.in_flight,
         duration: secs(args.duration),
         sources: args.sources,
     })?;
+    let cpu_after = cpu_times(cli);
     let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
-    let rows = [
+    let mut rows = vec![
         ("mode", "handshakes".to_string()),
         ("in_flight", args.in_flight.to_string()),
         ("seconds", format!("{:.2}", summary.elapsed.as_secs_f64())),
@@ -243,6 +246,12 @@ fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
         ("handshake_ms_p50", ms(0.5)),
         ("handshake_ms_p99", ms(0.99)),
     ];
+    let work = (
+        summary.elapsed,
+        summary.completed,
+        "server_cpu_ns_per_handshake",
+    );
+    rows.extend(cpu_rows(work, cpu_before, cpu_after));
     report(cli, &rows);
     Ok(())
 }
@@ -270,7 +279,9 @@ fn talk(
     );
     let mut task = Task::new(pace, Stop::After(secs(crowd.duration)), crowd.senders);
     task.line_bytes = crowd.line_bytes;
+    let cpu_before = cpu_times(cli);
     let summary = with_progress(swarm.delivery_counter(), || swarm.run(task))?;
+    let cpu_after = cpu_times(cli);
     let rss_loaded = cli.server_pid.and_then(rss_kib);
     let mut rows = vec![
         ("mode", mode.to_string()),
@@ -283,6 +294,12 @@ fn talk(
     rows.extend(summary_rows(&summary));
     rows.extend(rss_before.map(|kib| ("server_rss_before_kib", kib.to_string())));
     rows.extend(rss_loaded.map(|kib| ("server_rss_kib", kib.to_string())));
+    let work = (
+        summary.elapsed,
+        summary.delivered,
+        "server_cpu_ns_per_delivery",
+    );
+    rows.extend(cpu_rows(work, cpu_before, cpu_after));
     report(cli, &rows);
     Ok(())
 }
@@ -375,6 +392,40 @@ fn summary_rows(summary: &Summary) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// CPU times of the server (if its pid is known) and of chat-load itself, taken before and
+/// after a measurement.
+type CpuTimes = (Option<Duration>, Option<Duration>);
+
+/// The CPU times now.
+fn cpu_times(cli: &Cli) -> CpuTimes {
+    (cli.server_pid.and_then(cpu_time), own_cpu_time())
+}
+
+/// What the server and chat-load spent during a measurement of `elapsed` that did `units`
+/// of work: the share of a core each kept busy, and the server's CPU time per unit (the
+/// row `per_unit` names).
+fn cpu_rows(
+    (elapsed, units, per_unit): (Duration, u64, &'static str),
+    (server_before, own_before): CpuTimes,
+    (server_after, own_after): CpuTimes,
+) -> Vec<(&'static str, String)> {
+    let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let percent = |spent: Duration| format!("{:.0}", 100.0 * spent.as_secs_f64() / seconds);
+    let mut rows = Vec::new();
+    if let Some(server) = server_after
+        .zip(server_before)
+        .map(|(a, b)| a.saturating_sub(b))
+    {
+        rows.push(("server_cpu_percent", percent(server)));
+        let per = server.as_secs_f64() * 1e9 / units.max(1) as f64;
+        rows.push((per_unit, format!("{per:.0}")));
+    }
+    if let Some(own) = own_after.zip(own_before).map(|(a, b)| a.saturating_sub(b)) {
+        rows.push(("load_cpu_percent", percent(own)));
+    }
+    rows
+}
+
 /// Runs `work` while a thread prints deliveries per second to stderr once a second.
 fn with_progress<T>(counter: DeliveryCounter, work: impl FnOnce() -> T) -> T {
     let done = Arc::new(AtomicBool::new(false));
@@ -417,18 +468,6 @@ fn report(cli: &Cli, rows: &[(&str, String)]) {
             .collect();
         let _ = writeln!(out, "{{{}}}", fields.join(","));
     }
-}
-
-/// The resident memory of process `pid`, in KiB, if it can be read.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 fn secs(seconds: f64) -> Duration {
