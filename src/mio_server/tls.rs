@@ -147,7 +147,7 @@ impl<S: Read + Write> TlsStream<S> {
     }
 
     /// Ends the session with close_notify, sent if the socket takes it now.
-    pub fn close_notify(&mut self) -> io::Result<()> {
+    fn close_notify(&mut self) -> io::Result<()> {
         self.session.send_close_notify();
         match self.send_records() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
