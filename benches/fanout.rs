@@ -21,7 +21,7 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
 };
 
-use chat_load::{Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_load::{Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 use chat_tokio_stream::config::{Config, Location};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
 
@@ -53,6 +53,8 @@ fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> 
         threads: 1,
         sources: 0,
         tag,
+        tls: false,
+        dialect: Dialect::Chat,
     };
     Swarm::connect(&config).expect("the swarm connects")
 }

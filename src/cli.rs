@@ -2,11 +2,12 @@
 //! value that makes no sense before the server starts, naming the flag and what it allows.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
 
-use chat_tokio_stream::config::{Config, Location};
+use chat_tokio_stream::config::{Config, IdentityFiles, Location, TlsConfig};
 use chat_tokio_stream::server::Backend;
 
 /// The backend a build runs unless told otherwise: the Tokio reference in a build made to
@@ -81,6 +82,18 @@ pub struct Args {
     /// accounts, bans and nicknames then live there instead of in --db.
     #[arg(long, value_name = "URL", conflicts_with_all = ["db", "retain_days"])]
     pub redis: Option<String>,
+    /// Also listen here for the same protocol over TLS (the mio server only).
+    #[arg(long, value_name = "HOST:PORT", value_parser = socket_addr)]
+    pub tls_addr: Option<SocketAddr>,
+
+    /// The TLS certificate chain (PEM, the server's certificate first); without it and
+    /// --tls-key, a self-signed certificate for localhost and 127.0.0.1 is made at start-up.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_addr", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of the --tls-cert certificate (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_addr", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
 
     /// Which server to run: the mio event loop (the product) or the Tokio reference (only in
     /// a build with `--features tokio-impl`, where it is the default).
@@ -107,6 +120,14 @@ impl Args {
             retain_days: u32::try_from(self.retain_days).unwrap_or(u32::MAX),
             operators: self.operators.clone(),
             redis: self.redis.clone(),
+            tls: self.tls_addr.map(|addr| TlsConfig {
+                addr,
+                identity: self
+                    .tls_cert
+                    .clone()
+                    .zip(self.tls_key.clone())
+                    .map(|(cert, key)| IdentityFiles { cert, key }),
+            }),
         }
     }
 }
@@ -192,6 +213,7 @@ mod tests {
         assert_eq!(config.max_rooms, expected.max_rooms);
         assert_eq!(config.db, expected.db);
         assert_eq!(config.retain_days, expected.retain_days);
+        assert_eq!(config.tls, None);
         assert!(config.reserved_nicks.is_empty());
     }
 
@@ -227,6 +249,12 @@ mod tests {
             "alice,Bob",
             "--backend",
             "mio",
+            "--tls-addr",
+            "127.0.0.1:8443",
+            "--tls-cert",
+            "chain.pem",
+            "--tls-key",
+            "key.pem",
         ]);
         let config = args.config();
         assert_eq!(config.addr.port(), 9000);
@@ -243,6 +271,31 @@ mod tests {
         assert_eq!(config.retain_days, 0);
         assert_eq!(config.operators, ["alice", "Bob"]);
         assert_eq!(args.backend, Backend::Mio);
+        let tls = config.tls.expect("a TLS listener");
+        assert_eq!(tls.addr.port(), 8443);
+        assert_eq!(
+            tls.identity,
+            Some(IdentityFiles {
+                cert: "chain.pem".into(),
+                key: "key.pem".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_tls_listener_without_files_makes_its_own_certificate_and_files_need_each_other() {
+        let args = Args::parse_from(["chat-tokio-stream", "--tls-addr", "127.0.0.1:8443"]);
+        assert_eq!(args.config().tls.expect("a TLS listener").identity, None);
+        for flags in [
+            &["--tls-addr", "127.0.0.1:8443", "--tls-cert", "c.pem"][..],
+            &["--tls-addr", "127.0.0.1:8443", "--tls-key", "k.pem"],
+            &["--tls-cert", "c.pem", "--tls-key", "k.pem"],
+        ] {
+            let mut argv = vec!["chat-tokio-stream"];
+            argv.extend_from_slice(flags);
+            let error = Args::try_parse_from(argv).expect_err("refused");
+            assert_eq!(error.kind(), ErrorKind::MissingRequiredArgument, "{error}");
+        }
     }
 
     #[test]

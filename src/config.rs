@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use crate::certificate::IdentityFiles;
 pub use crate::services::store::Location;
 
 /// The settings a server runs with.
@@ -43,6 +44,18 @@ pub struct Config {
     pub operators: Vec<String>,
     /// The Redis that servers forming one chat share (`--redis`); with it, `db` is unused.
     pub redis: Option<String>,
+    /// The TLS listener, if there is one (`--tls-addr`).
+    pub tls: Option<TlsConfig>,
+}
+
+/// The second listener, speaking the same protocol over TLS (contract item 13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The certificate chain and key to serve; `None` makes a self-signed certificate for
+    /// localhost and 127.0.0.1 at start-up.
+    pub identity: Option<IdentityFiles>,
 }
 
 impl Default for Config {
@@ -63,6 +76,7 @@ impl Default for Config {
             retain_days: 30,
             operators: Vec::new(),
             redis: None,
+            tls: None,
         }
     }
 }

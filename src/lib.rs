@@ -47,6 +47,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod certificate;
 pub mod config;
 pub mod lifecycle;
 pub mod listen;

@@ -7,17 +7,17 @@ use std::net::{SocketAddr, TcpListener};
 /// once is not turned away (the standard library uses 128).
 const LISTEN_BACKLOG: i32 = 1024;
 
-/// A non-blocking listener on `addr`. The error names the address, and says what to do when
-/// the port is taken.
-pub fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+/// A non-blocking listener on `addr`, which the flag `flag` chose. The error names the
+/// address, and says what to do when the port is taken.
+pub fn listen(addr: SocketAddr, flag: &str) -> io::Result<TcpListener> {
     bind(addr).map_err(|e| {
         let hint = match e.kind() {
             io::ErrorKind::AddrInUse => {
-                "; is another server running there? Choose another address with --addr"
+                format!("; is another server running there? Choose another address with {flag}")
             }
-            io::ErrorKind::AddrNotAvailable => "; this machine has no such address",
-            io::ErrorKind::PermissionDenied => "; ports below 1024 need privileges",
-            _ => "",
+            io::ErrorKind::AddrNotAvailable => "; this machine has no such address".into(),
+            io::ErrorKind::PermissionDenied => "; ports below 1024 need privileges".into(),
+            _ => String::new(),
         };
         io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
     })
@@ -42,12 +42,12 @@ mod tests {
 
     #[test]
     fn a_port_in_use_is_named_with_a_hint() {
-        let taken = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let taken = listen("127.0.0.1:0".parse().unwrap(), "--addr").unwrap();
         let addr = taken.local_addr().unwrap();
-        let error = listen(addr).unwrap_err();
+        let error = listen(addr, "--tls-addr").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
         let message = error.to_string();
         assert!(message.contains(&addr.to_string()), "{message}");
-        assert!(message.contains("--addr"), "{message}");
+        assert!(message.contains("--tls-addr"), "{message}");
     }
 }

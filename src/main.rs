@@ -45,6 +45,9 @@ fn main() -> ExitCode {
 fn serve(args: &Args, mut signals: Signals) -> std::io::Result<()> {
     let backend = args.backend;
     let handle = server::start(backend, args.config())?;
+    if let Some(tls_addr) = handle.tls_addr() {
+        log::info!("serving TLS on {tls_addr}");
+    }
     log::info!(
         "{} server listening on {}",
         backend.name(),

@@ -116,8 +116,9 @@ impl Outbox {
     }
 
     /// Writes queued lines to `out` until done, blocked, or `budget` bytes are written,
-    /// using `gather` for short lines. Interrupted writes are retried; any other error is
-    /// returned.
+    /// using `gather` for short lines, then flushes `out` (a writer that holds output of its
+    /// own, such as TLS records, sends it then). Interrupted writes are retried; any other
+    /// error is returned.
     pub fn flush_to(
         &mut self,
         out: &mut impl Write,
@@ -149,7 +150,11 @@ impl Outbox {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Flushed::Drained)
+        match out.flush() {
+            Ok(()) => Ok(Flushed::Drained),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Flushed::Blocked),
+            Err(e) => Err(e),
+        }
     }
 
     /// Lays out the next write: consecutive short lines copied into `gather`, long ones

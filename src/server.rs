@@ -46,6 +46,7 @@ impl Backend {
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
     shutdown: Shutdown,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -54,6 +55,11 @@ impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the TLS listener listens on, if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
     }
 
     /// A trigger that stops the server from any thread (a signal handler thread, say).
@@ -95,35 +101,40 @@ impl Drop for ServerHandle {
     }
 }
 
-/// Binds `config.addr` and runs a `backend` server on a new thread.
+/// Binds `config.addr` (and `config.tls`'s, for the mio server) and runs a `backend` server
+/// on a new thread. The Tokio reference serves plain TCP only, and refuses a TLS listener.
 pub fn start(backend: Backend, config: Config) -> io::Result<ServerHandle> {
     match backend {
         Backend::Mio => {
             let server = MioServer::bind(&config)?;
-            run_on_thread(
-                backend,
-                server.local_addr()?,
-                server.shutdown_handle(),
-                move || server.run(),
-            )
+            let addrs = (server.local_addr()?, server.tls_addr()?);
+            run_on_thread(backend, addrs, server.shutdown_handle(), move || {
+                server.run()
+            })
         }
         #[cfg(feature = "tokio-impl")]
         Backend::Tokio => {
+            if config.tls.is_some() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the Tokio reference server serves plain TCP only; \
+                     --tls-addr needs --backend mio",
+                ));
+            }
             let server = TokioServer::bind(&config)?;
-            run_on_thread(
-                backend,
-                server.local_addr()?,
-                server.shutdown_handle(),
-                move || server.run(),
-            )
+            let addrs = (server.local_addr()?, None);
+            run_on_thread(backend, addrs, server.shutdown_handle(), move || {
+                server.run()
+            })
         }
     }
 }
 
-/// Runs a bound server's `run` on a thread named after its backend.
+/// Runs a bound server's `run` on a thread named after its backend; `addrs` are where it
+/// listens, in plain text and over TLS.
 fn run_on_thread(
     backend: Backend,
-    addr: SocketAddr,
+    (addr, tls_addr): (SocketAddr, Option<SocketAddr>),
     shutdown: Shutdown,
     run: impl FnOnce() -> io::Result<()> + Send + 'static,
 ) -> io::Result<ServerHandle> {
@@ -132,6 +143,7 @@ fn run_on_thread(
         .spawn(run)?;
     Ok(ServerHandle {
         addr,
+        tls_addr,
         shutdown,
         thread: Some(thread),
     })

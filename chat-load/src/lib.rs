@@ -8,7 +8,10 @@
 //! [`Summary`] gives deliveries, losses, duplicates and the latency distribution. It speaks
 //! only the chat protocol, so it loads any server that does.
 
+pub mod handshakes;
 mod peer;
+pub mod process;
+mod transport;
 mod worker;
 
 use std::io;
@@ -21,6 +24,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 use peer::Role;
+pub use transport::accepting;
 use worker::{Outcome, Roster, Worker};
 
 /// Who to simulate and how.
@@ -40,6 +44,20 @@ pub struct SwarmConfig {
     pub sources: u8,
     /// First letter of every nickname; swarms sharing a server need different tags.
     pub tag: char,
+    /// Connect through TLS (accepting any certificate: this is a test tool).
+    pub tls: bool,
+    /// What the server speaks.
+    pub dialect: Dialect,
+}
+
+/// What the server under load speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// The chat protocol: clients register a nickname and say lines in `#lobby`.
+    Chat,
+    /// Redis pub/sub, as the reference: receivers SUBSCRIBE to a channel, senders PUBLISH
+    /// the lines a chat server would have relayed, so that receivers check them alike.
+    Redis,
 }
 
 /// How fast senders talk.
@@ -117,6 +135,14 @@ impl Summary {
     }
 }
 
+/// Where a worker's clients connect, and how they talk there.
+struct Server {
+    addr: SocketAddr,
+    /// The TLS client configuration, if clients connect through TLS.
+    tls: Option<Arc<rustls::ClientConfig>>,
+    dialect: Dialect,
+}
+
 /// Counters the workers share.
 struct Shared {
     /// Stamps are nanoseconds since this instant.
@@ -184,11 +210,16 @@ impl Swarm {
         for (index, roster) in rosters.into_iter().enumerate() {
             let (tasks, task_rx) = mpsc::channel::<Task>();
             let (outcome_tx, outcomes) = mpsc::channel();
-            let (shared, ready_tx, server) = (Arc::clone(&shared), ready_tx.clone(), config.server);
+            let (shared, ready_tx) = (Arc::clone(&shared), ready_tx.clone());
+            let server = Server {
+                addr: config.server,
+                tls: config.tls.then(transport::client_config),
+                dialect: config.dialect,
+            };
             let thread = std::thread::Builder::new()
                 .name(format!("load-{index}"))
                 .spawn(move || {
-                    let mut worker = match Worker::start(server, roster, shared) {
+                    let mut worker = match Worker::start(&server, roster, shared) {
                         Ok(worker) => {
                             let _ = ready_tx.send(Ok(()));
                             worker

@@ -9,6 +9,12 @@
 //!   every line it delayed).
 //! - `idle`: holds N idle registered connections (from several 127.0.0.x source addresses if
 //!   N passes the ephemeral-port range) and times one line broadcast to all of them.
+//! - `handshakes`: TLS handshakes per second, a fixed number in flight (with `--tls-addr` on
+//!   the server).
+//!
+//! With `--tls` every client connects through TLS (accepting any certificate: chat-load is a
+//! test tool). With `--redis` the server is Redis, as a reference: receivers SUBSCRIBE and
+//! senders PUBLISH the lines a chat server would relay.
 //!
 //! Start the server with flood control off for the first two: `chat-tokio-stream
 //! --rate-limit 0`, and with `--max-clients` above the connection count for `idle`.
@@ -21,7 +27,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use chat_load::{DeliveryCounter, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_load::handshakes::{self, HandshakeConfig};
+use chat_load::process::{cpu_time, own_cpu_time, rss_kib};
+use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 
 /// Load generator for chat-tokio-stream (or any server speaking its protocol).
 #[derive(Debug, Parser)]
@@ -52,6 +60,14 @@ struct Cli {
     #[arg(long, default_value_t = 'l', global = true)]
     tag: char,
 
+    /// Connect through TLS, accepting whatever certificate the server shows.
+    #[arg(long, global = true)]
+    tls: bool,
+
+    /// The server is Redis: receivers SUBSCRIBE to a channel, senders PUBLISH to it.
+    #[arg(long, global = true)]
+    redis: bool,
+
     #[command(subcommand)]
     mode: Mode,
 }
@@ -64,6 +80,8 @@ enum Mode {
     Rate(RateArgs),
     /// Many idle connections: the server's memory per connection, and one broadcast timed.
     Idle(IdleArgs),
+    /// TLS handshakes per second (always through TLS).
+    Handshakes(HandshakeArgs),
 }
 
 /// Who talks and for how long.
@@ -128,6 +146,22 @@ struct IdleArgs {
     broadcasts: u32,
 }
 
+#[derive(Debug, Args)]
+struct HandshakeArgs {
+    /// Handshakes under way at once.
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    in_flight: usize,
+
+    /// How long to go on, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    duration: f64,
+
+    /// Loopback source addresses to connect from (127.0.0.1, .2, ...); 0 lets the system
+    /// choose.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    sources: u8,
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
@@ -160,7 +194,66 @@ fn run(cli: &Cli) -> io::Result<()> {
             &[("rate", format!("{}", args.rate))],
         ),
         Mode::Idle(args) => idle(cli, args),
+        Mode::Handshakes(args) => handshake_rate(cli, args),
     }
+}
+
+impl Cli {
+    /// Who to simulate, as this command line says to reach the server.
+    fn swarm(&self, senders: usize, receivers: usize, sources: u8) -> SwarmConfig {
+        SwarmConfig {
+            server: self.addr,
+            senders,
+            receivers,
+            threads: self.threads,
+            sources,
+            tag: self.tag,
+            tls: self.tls,
+            dialect: if self.redis {
+                Dialect::Redis
+            } else {
+                Dialect::Chat
+            },
+        }
+    }
+}
+
+/// The `handshakes` mode: TLS handshakes per second, and how long each took.
+fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
+    eprintln!(
+        "handshaking with {} for {} s, {} at a time ...",
+        cli.addr, args.duration, args.in_flight
+    );
+    let cpu_before = cpu_times(cli);
+    let summary = handshakes::run(&HandshakeConfig {
+        server: cli.addr,
+        in_flight: args.in_flight,
+        duration: secs(args.duration),
+        sources: args.sources,
+    })?;
+    let cpu_after = cpu_times(cli);
+    let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
+    let mut rows = vec![
+        ("mode", "handshakes".to_string()),
+        ("in_flight", args.in_flight.to_string()),
+        ("seconds", format!("{:.2}", summary.elapsed.as_secs_f64())),
+        ("handshakes", summary.completed.to_string()),
+        (
+            "handshakes_per_second",
+            format!("{:.0}", summary.per_second()),
+        ),
+        ("failed", summary.failed.to_string()),
+        ("handshake_ms_p50", ms(0.5)),
+        ("handshake_ms_p99", ms(0.99)),
+    ];
+    let work = (
+        summary.elapsed,
+        summary.completed,
+        "server_cpu_ns_per_handshake",
+    );
+    rows.extend(cpu_rows(work, cpu_before, cpu_after));
+    report(cli, &rows);
+    Ok(())
 }
 
 /// The `fanout` and `rate` modes: connect the crowd, let its senders talk at `pace` for the
@@ -178,14 +271,7 @@ fn talk(
         crowd.clients, crowd.senders, cli.addr
     );
     let connecting = Instant::now();
-    let mut swarm = Swarm::connect(&SwarmConfig {
-        server: cli.addr,
-        senders: crowd.senders,
-        receivers: crowd.clients,
-        threads: cli.threads,
-        sources: crowd.sources,
-        tag: cli.tag,
-    })?;
+    let mut swarm = Swarm::connect(&cli.swarm(crowd.senders, crowd.clients, crowd.sources))?;
     eprintln!(
         "all registered in {:.2} s; running {mode} for {} s",
         connecting.elapsed().as_secs_f64(),
@@ -193,7 +279,9 @@ fn talk(
     );
     let mut task = Task::new(pace, Stop::After(secs(crowd.duration)), crowd.senders);
     task.line_bytes = crowd.line_bytes;
+    let cpu_before = cpu_times(cli);
     let summary = with_progress(swarm.delivery_counter(), || swarm.run(task))?;
+    let cpu_after = cpu_times(cli);
     let rss_loaded = cli.server_pid.and_then(rss_kib);
     let mut rows = vec![
         ("mode", mode.to_string()),
@@ -206,6 +294,12 @@ fn talk(
     rows.extend(summary_rows(&summary));
     rows.extend(rss_before.map(|kib| ("server_rss_before_kib", kib.to_string())));
     rows.extend(rss_loaded.map(|kib| ("server_rss_kib", kib.to_string())));
+    let work = (
+        summary.elapsed,
+        summary.delivered,
+        "server_cpu_ns_per_delivery",
+    );
+    rows.extend(cpu_rows(work, cpu_before, cpu_after));
     report(cli, &rows);
     Ok(())
 }
@@ -219,14 +313,7 @@ fn idle(cli: &Cli, args: &IdleArgs) -> io::Result<()> {
         args.connections, cli.addr, args.sources
     );
     let connecting = Instant::now();
-    let mut swarm = Swarm::connect(&SwarmConfig {
-        server: cli.addr,
-        senders: 1,
-        receivers: args.connections,
-        threads: cli.threads,
-        sources: args.sources,
-        tag: cli.tag,
-    })?;
+    let mut swarm = Swarm::connect(&cli.swarm(1, args.connections, args.sources))?;
     let connected_in = connecting.elapsed();
     eprintln!(
         "{} connections registered in {:.2} s",
@@ -305,6 +392,40 @@ fn summary_rows(summary: &Summary) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// CPU times of the server (if its pid is known) and of chat-load itself, taken before and
+/// after a measurement.
+type CpuTimes = (Option<Duration>, Option<Duration>);
+
+/// The CPU times now.
+fn cpu_times(cli: &Cli) -> CpuTimes {
+    (cli.server_pid.and_then(cpu_time), own_cpu_time())
+}
+
+/// What the server and chat-load spent during a measurement of `elapsed` that did `units`
+/// of work: the share of a core each kept busy, and the server's CPU time per unit (the
+/// row `per_unit` names).
+fn cpu_rows(
+    (elapsed, units, per_unit): (Duration, u64, &'static str),
+    (server_before, own_before): CpuTimes,
+    (server_after, own_after): CpuTimes,
+) -> Vec<(&'static str, String)> {
+    let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+    let percent = |spent: Duration| format!("{:.0}", 100.0 * spent.as_secs_f64() / seconds);
+    let mut rows = Vec::new();
+    if let Some(server) = server_after
+        .zip(server_before)
+        .map(|(a, b)| a.saturating_sub(b))
+    {
+        rows.push(("server_cpu_percent", percent(server)));
+        let per = server.as_secs_f64() * 1e9 / units.max(1) as f64;
+        rows.push((per_unit, format!("{per:.0}")));
+    }
+    if let Some(own) = own_after.zip(own_before).map(|(a, b)| a.saturating_sub(b)) {
+        rows.push(("load_cpu_percent", percent(own)));
+    }
+    rows
+}
+
 /// Runs `work` while a thread prints deliveries per second to stderr once a second. The
 /// reporter stops the moment the work is done, so nothing is printed after the results.
 fn with_progress<T>(counter: DeliveryCounter, work: impl FnOnce() -> T) -> T {
@@ -344,18 +465,6 @@ fn report(cli: &Cli, rows: &[(&str, String)]) {
             .collect();
         let _ = writeln!(out, "{{{}}}", fields.join(","));
     }
-}
-
-/// The resident memory of process `pid`, in KiB, if it can be read.
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 fn secs(seconds: f64) -> Duration {

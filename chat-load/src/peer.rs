@@ -8,13 +8,16 @@
 //! check the sequence per sender (a gap is a loss, a repeat a duplicate) and record the
 //! latency; lines of other swarms are ignored.
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
-use mio::net::TcpStream;
-use socket2::{Domain, SockAddr, Socket, Type};
+use rustls::ClientConfig;
+
+use super::transport::Transport;
+use super::Dialect;
 
 /// What a simulated client does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +53,37 @@ pub struct Tally {
     pub duplicated: u64,
 }
 
+/// How a client gets in and says a line, by what the server speaks.
+impl Dialect {
+    /// What a client sends once connected: its nickname for a chat server; for Redis, a
+    /// receiver subscribes to the room's channel and a sender pings.
+    fn greeting(self, role: Role, nick: &str) -> String {
+        match (self, role) {
+            (Dialect::Chat, _) => format!("{nick}\n"),
+            (Dialect::Redis, Role::Receiver) => format!("SUBSCRIBE {REDIS_CHANNEL}\r\n"),
+            (Dialect::Redis, Role::Sender(_)) => "PING\r\n".into(),
+        }
+    }
+
+    /// True if `line` is the server's answer to the greeting: the chat welcome, Redis's
+    /// confirmation of the subscription (the "subscribe" element of its reply) or its PONG.
+    fn is_welcome(self, line: &[u8]) -> bool {
+        match self {
+            Dialect::Chat => line.starts_with(b"*** Welcome, "),
+            Dialect::Redis => line == b"subscribe" || line == b"+PONG",
+        }
+    }
+}
+
+/// The channel Redis clients use as the room.
+const REDIS_CHANNEL: &str = "#lobby";
+
 /// One simulated client.
 pub struct Peer {
-    /// The socket (registered with the worker's poll under the peer's index).
-    pub stream: TcpStream,
+    /// The connection (its socket registered with the worker's poll under the peer's index).
+    pub transport: Transport,
+    /// What the server speaks.
+    dialect: Dialect,
     /// Sender or receiver.
     pub role: Role,
     stage: Stage,
@@ -121,31 +151,22 @@ impl Sequences {
 }
 
 impl Peer {
-    /// Starts a non-blocking connect to `server` from `source` (any port). `nick` starts
-    /// with the swarm's tag letter; a receiver expects lines from `senders` senders.
+    /// Starts a non-blocking connect to `server` from `source` (any port), through TLS with
+    /// `tls` if given, to a server speaking `dialect`. `nick` starts with the swarm's tag
+    /// letter; a receiver expects lines from `senders` senders.
     pub fn connect(
         server: SocketAddr,
         source: Option<SocketAddr>,
+        (tls, dialect): (Option<&Arc<ClientConfig>>, Dialect),
         role: Role,
         nick: String,
         senders: usize,
     ) -> io::Result<Peer> {
-        let socket = Socket::new(Domain::for_address(server), Type::STREAM, None)?;
-        socket.set_nonblocking(true)?;
-        socket.set_tcp_nodelay(true)?;
-        if let Some(source) = source {
-            defer_port_choice(&socket)?;
-            socket.bind(&SockAddr::from(source))?;
-        }
-        match socket.connect(&SockAddr::from(server)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(e),
-        }
-        let stream = TcpStream::from_std(socket.into());
+        let transport = Transport::connect(server, source, tls)?;
         let sequences = Sequences::new(if role == Role::Receiver { senders } else { 0 });
         Ok(Peer {
-            stream,
+            transport,
+            dialect,
             role,
             stage: Stage::Connecting,
             tag: nick.as_bytes().first().copied().unwrap_or(b'x'),
@@ -164,23 +185,41 @@ impl Peer {
 
     /// True while bytes wait for the socket.
     pub fn has_unsent(&self) -> bool {
-        !self.unsent.is_empty()
+        !self.unsent.is_empty() || self.transport.has_records()
     }
 
-    /// The socket became writable: finish connecting (send the nickname), or flush.
+    /// The socket became writable: finish connecting (greet the server), or flush.
     pub fn on_writable(&mut self) -> io::Result<()> {
         if self.stage == Stage::Connecting {
-            if let Some(e) = self.stream.take_error()? {
+            let socket = self.transport.socket();
+            if let Some(e) = socket.take_error()? {
                 return Err(e);
             }
-            if self.stream.peer_addr().is_err() {
+            if socket.peer_addr().is_err() {
                 return Ok(()); // Not connected yet: a spurious event.
             }
             self.stage = Stage::Registering;
-            let nick = format!("{}\n", self.nick);
-            return self.send(nick.as_bytes());
+            let greeting = self.dialect.greeting(self.role, &self.nick);
+            return self.send(greeting.as_bytes());
         }
         self.flush()
+    }
+
+    /// Says line `seq` stamped `stamp`, padded with `padding`: as a chat line, or for Redis
+    /// as a PUBLISH of what a chat server would have relayed (`nick: seq stamp padding`).
+    pub fn say(&mut self, seq: u64, stamp: u64, padding: &str) -> io::Result<()> {
+        let line = match self.dialect {
+            Dialect::Chat => format!("{seq} {stamp} {padding}\n"),
+            Dialect::Redis => {
+                let message = format!("{}: {seq} {stamp} {padding}", self.nick);
+                format!(
+                    "*3\r\n$7\r\nPUBLISH\r\n${}\r\n{REDIS_CHANNEL}\r\n${}\r\n{message}\r\n",
+                    REDIS_CHANNEL.len(),
+                    message.len()
+                )
+            }
+        };
+        self.send(line.as_bytes())
     }
 
     /// Sends `bytes`, keeping what the socket does not take for later.
@@ -189,13 +228,14 @@ impl Peer {
             self.unsent.extend_from_slice(bytes);
             return self.flush();
         }
-        let written = write_some(&mut self.stream, bytes)?;
+        let written = write_some(&mut self.transport, bytes)?;
         self.unsent.extend_from_slice(&bytes[written..]);
         Ok(())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let written = write_some(&mut self.stream, &self.unsent)?;
+        self.transport.flush()?;
+        let written = write_some(&mut self.transport, &self.unsent)?;
         self.unsent.drain(..written);
         if self.unsent.is_empty() {
             self.unsent = Vec::new();
@@ -215,7 +255,7 @@ impl Peer {
         delivered: &[AtomicU64],
     ) -> io::Result<bool> {
         loop {
-            let n = match self.stream.read(buf) {
+            let n = match self.transport.read(buf) {
                 Ok(0) => return Ok(false),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
@@ -243,6 +283,8 @@ impl Peer {
 
     /// Acts on one line; returns the sender whose line this receiver just got, if any.
     fn on_line(&mut self, line: &[u8], now: u64, latency: &mut Histogram<u64>) -> Option<usize> {
+        // Redis ends its lines with CRLF; a chat server never sends a CR.
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.starts_with(b"!!! ") && self.refused.is_none() {
             self.refused = Some(String::from_utf8_lossy(line).into_owned());
         }
@@ -253,7 +295,7 @@ impl Peer {
                     delivery = self.on_chat(line, now, latency);
                 }
             }
-            Stage::Registering if line.starts_with(b"*** Welcome, ") => self.stage = Stage::Ready,
+            Stage::Registering if self.dialect.is_welcome(line) => self.stage = Stage::Ready,
             Stage::Registering | Stage::Connecting => {}
             Stage::SkippingHistory(left) => {
                 self.stage = if left <= 1 {
@@ -309,31 +351,8 @@ fn parse(digits: &[u8]) -> Option<u64> {
     })
 }
 
-/// Lets `connect` rather than `bind` pick the source port (IP_BIND_ADDRESS_NO_PORT): a port
-/// picked at bind time must be free for every destination, and the kernel's search for one
-/// grows slow as thousands of connections fill the range.
-fn defer_port_choice(socket: &Socket) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: setsockopt on a socket we own, with a correctly sized int option.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&on as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Writes as much of `bytes` as the socket takes now.
-fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> io::Result<usize> {
+/// Writes as much of `bytes` as the connection takes now.
+fn write_some(stream: &mut Transport, bytes: &[u8]) -> io::Result<usize> {
     let mut written = 0;
     while written < bytes.len() {
         match stream.write(&bytes[written..]) {

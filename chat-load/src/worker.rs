@@ -16,7 +16,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
 use super::peer::{Peer, Role, Tally};
-use super::{Pace, Shared, Stop, Task};
+use super::{Pace, Server, Shared, Stop, Task};
 
 /// Connects started but not yet registered, per worker: bounded so that a big swarm does not
 /// overflow the server's listen backlog.
@@ -55,7 +55,7 @@ pub struct Worker {
 
 impl Worker {
     /// Connects and registers every client in `roster`.
-    pub fn start(server: SocketAddr, roster: Roster, shared: Arc<Shared>) -> io::Result<Worker> {
+    pub fn start(server: &Server, roster: Roster, shared: Arc<Shared>) -> io::Result<Worker> {
         let mut worker = Worker {
             poll: Poll::new()?,
             events: Events::with_capacity(1024),
@@ -75,7 +75,14 @@ impl Worker {
                 let Some((role, nick, source)) = pending.next() else {
                     break;
                 };
-                let peer = Peer::connect(server, source, role, nick, worker.shared.senders)?;
+                let peer = Peer::connect(
+                    server.addr,
+                    source,
+                    (server.tls.as_ref(), server.dialect),
+                    role,
+                    nick,
+                    worker.shared.senders,
+                )?;
                 let key = worker.add(peer)?;
                 if let Role::Sender(index) = role {
                     worker.senders.push((key, index));
@@ -104,7 +111,7 @@ impl Worker {
         let entry = self.peers.vacant_entry();
         let key = entry.key();
         self.poll.registry().register(
-            &mut peer.stream,
+            peer.transport.socket(),
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         )?;
@@ -265,7 +272,7 @@ impl Worker {
                 if peer.has_unsent() {
                     break; // The server is not taking this sender's lines: wait.
                 }
-                peer.send(format!("{said} {stamp} {padding}\n").as_bytes())?;
+                peer.say(said, stamp, padding)?;
                 sent.store(said + 1, Ordering::SeqCst);
             }
         }

@@ -1,10 +1,15 @@
-//! The load generator against both servers: what it reports must be true, since the
-//! benchmarks and BENCHMARKS.md stand on it.
+//! The load generator against both servers, through TLS, and against a stand-in for Redis:
+//! what it reports must be true, since the benchmarks and BENCHMARKS.md stand on it.
 
+use std::io::{self, BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::Duration;
 
-use chat_load::{Pace, Stop, Swarm, SwarmConfig, Task};
-use chat_tokio_stream::config::{Config, Location};
+use chat_load::handshakes::{self, HandshakeConfig};
+use chat_load::{Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_tokio_stream::config::{Config, Location, TlsConfig};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
 
 /// A server of `backend` on an ephemeral port, keeping nothing on disk.
@@ -21,7 +26,17 @@ fn config() -> Config {
     }
 }
 
-fn swarm_config(server: std::net::SocketAddr, senders: usize, receivers: usize) -> SwarmConfig {
+/// What a task counted: lines said, deliveries, losses and duplicates.
+fn counts(summary: &Summary) -> (u64, u64, u64, u64) {
+    (
+        summary.said,
+        summary.delivered,
+        summary.lost,
+        summary.duplicated,
+    )
+}
+
+fn swarm_config(server: SocketAddr, senders: usize, receivers: usize) -> SwarmConfig {
     SwarmConfig {
         server,
         senders,
@@ -29,6 +44,8 @@ fn swarm_config(server: std::net::SocketAddr, senders: usize, receivers: usize) 
         threads: 2,
         sources: 0,
         tag: 'z',
+        tls: false,
+        dialect: Dialect::Chat,
     }
 }
 
@@ -67,16 +84,45 @@ fn a_broadcast_reaches_every_receiver_once(backend: Backend) {
     let summary = swarm
         .run(Task::new(Pace::Window(1), Stop::Lines(1), 1))
         .expect("run");
-    assert_eq!(
-        (
-            summary.said,
-            summary.delivered,
-            summary.lost,
-            summary.duplicated
-        ),
-        (1, 300, 0, 0)
-    );
+    assert_eq!(counts(&summary), (1, 300, 0, 0));
     assert!(summary.latency.max() > 0);
+}
+
+/// Through TLS (the server's self-signed certificate, accepted as a test tool does) the
+/// counts are as exact, and the handshake mode completes handshakes without failures.
+#[test]
+fn tls_clients_count_every_delivery_and_handshakes_complete() {
+    let server = start(
+        Backend::Mio,
+        Config {
+            rate_limit: 0,
+            tls: Some(TlsConfig {
+                addr: "127.0.0.1:0".parse().expect("a literal address"),
+                identity: None,
+            }),
+            ..config()
+        },
+    );
+    let tls_addr = server.tls_addr().expect("a TLS listener");
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        tls: true,
+        ..swarm_config(tls_addr, 3, 20)
+    })
+    .expect("connect");
+    let summary = swarm
+        .run(Task::new(Pace::Window(8), Stop::Lines(50), 3))
+        .expect("run");
+    assert_eq!(counts(&summary), (150, 150 * 20, 0, 0));
+    let handshakes = handshakes::run(&HandshakeConfig {
+        server: tls_addr,
+        in_flight: 4,
+        duration: Duration::from_millis(500),
+        sources: 0,
+    })
+    .expect("handshakes");
+    assert!(handshakes.completed > 0, "{handshakes:?}");
+    assert_eq!(handshakes.failed, 0, "{handshakes:?}");
+    assert_eq!(handshakes.latency.len(), handshakes.completed);
 }
 
 #[test]
@@ -97,4 +143,82 @@ fn a_broadcast_reaches_every_receiver_once_mio() {
 #[test]
 fn a_broadcast_reaches_every_receiver_once_tokio() {
     a_broadcast_reaches_every_receiver_once(Backend::Tokio);
+}
+
+/// Every subscriber's connection, for PUBLISH to write to.
+type Subscribers = Arc<Mutex<Vec<TcpStream>>>;
+
+/// Starts a stand-in for Redis that speaks just enough RESP (PING, SUBSCRIBE, PUBLISH, each
+/// answered as Redis words it), on an ephemeral port; it serves until the test process ends.
+fn fake_redis() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("an address");
+    let subscribers: Subscribers = Arc::default();
+    thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let subscribers = Arc::clone(&subscribers);
+            thread::spawn(move || serve(stream, &subscribers));
+        }
+    });
+    addr
+}
+
+/// One client's commands, inline (`PING`, `SUBSCRIBE ch`) or as RESP arrays (PUBLISH).
+fn serve(stream: TcpStream, subscribers: &Subscribers) -> io::Result<()> {
+    let mut reply = stream.try_clone()?;
+    let mut lines = BufReader::new(stream).lines();
+    while let Some(line) = lines.next() {
+        let line = line?;
+        let words: Vec<&str> = line.trim_end().split(' ').collect();
+        match words.as_slice() {
+            ["PING"] => reply.write_all(b"+PONG\r\n")?,
+            ["SUBSCRIBE", channel] => {
+                let confirm = format!(
+                    "*3\r\n$9\r\nsubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
+                    channel.len()
+                );
+                reply.write_all(confirm.as_bytes())?;
+                let mut all = subscribers.lock().expect("not poisoned");
+                all.push(reply.try_clone()?);
+            }
+            ["*3"] => {
+                let mut next = || lines.next().expect("a whole command");
+                let fields: Vec<String> = (0..6).map(|_| next()).collect::<Result<_, _>>()?;
+                let (channel, message) = (fields[3].trim_end(), fields[5].trim_end());
+                let delivery = format!(
+                    "*3\r\n$7\r\nmessage\r\n${}\r\n{channel}\r\n${}\r\n{message}\r\n",
+                    channel.len(),
+                    message.len()
+                );
+                let mut all = subscribers.lock().expect("not poisoned");
+                for subscriber in all.iter_mut() {
+                    subscriber.write_all(delivery.as_bytes())?;
+                }
+                reply.write_all(format!(":{}\r\n", all.len()).as_bytes())?;
+            }
+            other => panic!("the stand-in does not know {other:?}"),
+        }
+    }
+    Ok(())
+}
+
+/// The Redis dialect against the stand-in: subscribers get every published line once, in
+/// order, and are counted as deliveries, as exactly as for the chat server.
+#[test]
+fn redis_subscribers_count_every_published_line() {
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        server: fake_redis(),
+        senders: 2,
+        receivers: 10,
+        threads: 1,
+        sources: 0,
+        tag: 'r',
+        tls: false,
+        dialect: Dialect::Redis,
+    })
+    .expect("connect");
+    let summary = swarm
+        .run(Task::new(Pace::Window(4), Stop::Lines(40), 2))
+        .expect("run");
+    assert_eq!(counts(&summary), (80, 800, 0, 0));
 }

@@ -58,12 +58,15 @@ impl Connection {
         }
     }
 
-    /// True if the loop should read this connection: open and not paused, or draining.
+    /// True if the loop should read this connection: open and not paused, draining, or
+    /// closing but still in a TLS handshake, which must complete before its last lines can
+    /// go out (what such a connection sends is thrown away, as when draining).
     pub fn wants_input(&self) -> bool {
         match self.phase {
             Phase::Open => !self.paused,
             Phase::Draining => true,
-            Phase::Closing | Phase::Failed => false,
+            Phase::Closing => self.io.is_handshaking(),
+            Phase::Failed => false,
         }
     }
 }

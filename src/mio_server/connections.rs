@@ -73,6 +73,21 @@ impl Connections {
         }
     }
 
+    /// After a read from a transport that was in its TLS handshake (`was_handshaking`) or
+    /// has output of its own: that output (handshake records, alerts) is listed for the
+    /// flush, and a handshake that has just completed loses its deadline and has the lines
+    /// that waited for it flushed.
+    pub fn note_transport_progress(&mut self, id: ClientId, was_handshaking: bool) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        if was_handshaking && !conn.io.is_handshaking() {
+            log::debug!("client {}: TLS handshake done", id.0);
+            self.timers.cancel((id, Deadline::Handshake));
+        }
+        list_for_flush(&mut self.to_flush, id, conn);
+    }
+
     /// Notes a socket error; the connection is dropped after the current step.
     pub fn fail(&mut self, id: ClientId, error: &io::Error) {
         log::debug!("client {}: {error}", id.0);

@@ -7,11 +7,16 @@ use std::net::Shutdown;
 
 use mio::net::TcpStream;
 
+use super::tls::TlsStream;
+
 /// A connection's transport.
 #[derive(Debug)]
 pub enum Io {
     /// Bytes as they are.
     Plain(TcpStream),
+    /// TLS. Boxed: a session is a few kilobytes, and an idle plain connection should not
+    /// pay for it.
+    Tls(Box<TlsStream>),
 }
 
 impl Io {
@@ -19,6 +24,7 @@ impl Io {
     pub fn socket(&mut self) -> &mut TcpStream {
         match self {
             Io::Plain(stream) => stream,
+            Io::Tls(tls) => tls.socket(),
         }
     }
 
@@ -26,6 +32,7 @@ impl Io {
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Io::Plain(stream) => stream.read(buf),
+            Io::Tls(tls) => tls.read(buf),
         }
     }
 
@@ -33,6 +40,24 @@ impl Io {
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Io::Plain(stream) => stream.write_vectored(bufs),
+            Io::Tls(tls) => tls.write_vectored(bufs),
+        }
+    }
+
+    /// True while a TLS handshake is under way: nothing the client sends is input yet, and
+    /// nothing written reaches it yet.
+    pub fn is_handshaking(&self) -> bool {
+        match self {
+            Io::Plain(_) => false,
+            Io::Tls(tls) => tls.is_handshaking(),
+        }
+    }
+
+    /// True if the transport has output of its own to send (TLS handshake records, alerts).
+    pub fn has_own_output(&self) -> bool {
+        match self {
+            Io::Plain(_) => false,
+            Io::Tls(tls) => tls.has_records(),
         }
     }
 
@@ -40,6 +65,7 @@ impl Io {
     pub fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             Io::Plain(stream) => stream.shutdown(Shutdown::Write),
+            Io::Tls(tls) => tls.shutdown_write(),
         }
     }
 }
@@ -53,7 +79,11 @@ impl Write for Io {
         Io::write_vectored(self, bufs)
     }
 
+    /// Sends what the transport holds: nothing for plain TCP, records for TLS.
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Io::Plain(_) => Ok(()),
+            Io::Tls(tls) => tls.flush(),
+        }
     }
 }

@@ -3,32 +3,45 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mio::net::TcpListener;
 use mio::{Interest, Registry, Token};
+use rustls::ServerConfig;
 
 use super::codec::Codec;
 use crate::listen::listen;
 
 /// What a listener's connections speak.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Kind {
     /// The line protocol, for `nc` and `telnet`.
     Plain,
+    /// The line protocol over TLS with this configuration, for `openssl s_client` and the like.
+    Tls(Arc<ServerConfig>),
 }
 
 impl Kind {
     /// The codec a new connection on this listener starts with.
-    pub fn codec(self) -> Codec {
+    pub fn codec(&self) -> Codec {
         match self {
-            Kind::Plain => Codec::Lines,
+            Kind::Plain | Kind::Tls(_) => Codec::Lines,
+        }
+    }
+
+    /// The flag that chooses its address, for error messages.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Kind::Plain => "--addr",
+            Kind::Tls(_) => "--tls-addr",
         }
     }
 
     /// Whether its clients may be `telnet`, which mixes commands into the line protocol.
-    pub fn telnet(self) -> bool {
+    pub fn telnet(&self) -> bool {
         match self {
             Kind::Plain => true,
+            Kind::Tls(_) => false,
         }
     }
 }
@@ -54,7 +67,7 @@ impl Listener {
         index: usize,
         registry: &Registry,
     ) -> io::Result<Self> {
-        let mut socket = TcpListener::from_std(listen(addr)?);
+        let mut socket = TcpListener::from_std(listen(addr, kind.flag())?);
         registry.register(&mut socket, Listener::token(index), Interest::READABLE)?;
         Ok(Listener { socket, kind })
     }

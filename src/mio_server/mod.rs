@@ -19,28 +19,34 @@
 //! one `writev` before the loop sleeps again. Write interest is registered only while a
 //! socket refuses bytes. Connections are never dropped in the middle of a fan-out: a failed
 //! socket is noted and dropped after the step that found it.
+//!
+//! A TLS connection (the second listener) is the same, with a rustls session in its transport
+//! ([`tls`]): a read that advanced the handshake, or left records to send, lists the
+//! connection for the flush, and the flush writes a pass's lines into the session as one
+//! record (or as few as 16 KiB records allow).
 
+mod accept;
 mod codec;
 mod connection;
 mod connections;
 mod io;
 mod listeners;
 mod timers;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::config::Config;
-use crate::lifecycle::{AcceptStarvation, ACCEPT_BACKOFF, SHUTDOWN_FLUSH_LIMIT};
+use crate::lifecycle::{AcceptStarvation, SHUTDOWN_FLUSH_LIMIT};
 use crate::outbox::Flushed;
-use crate::protocol::{ClientId, Departure, Flow, Hub, Peer, WallClock};
+use crate::protocol::{ClientId, Departure, Flow, Hub, WallClock};
 use crate::services::{Delivery, Inbox, Mailbox, Services};
 use crate::shutdown::Shutdown;
-use connection::{Connection, Phase};
+use connection::Phase;
 use connections::Connections;
 use listeners::{Kind, Listener};
 use timers::Deadline;
@@ -88,12 +94,16 @@ impl MioServer {
     /// [`MioServer::run`].
     pub fn bind(config: &Config) -> std::io::Result<Self> {
         let poll = Poll::new()?;
-        let listeners = vec![Listener::open(
+        let mut listeners = vec![Listener::open(
             config.addr,
             Kind::Plain,
             0,
             poll.registry(),
         )?];
+        if let Some(tls) = &config.tls {
+            let kind = Kind::Tls(tls::configure(tls)?);
+            listeners.push(Listener::open(tls.addr, kind, 1, poll.registry())?);
+        }
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let wake = move || {
             if let Err(e) = waker.wake() {
@@ -125,6 +135,15 @@ impl MioServer {
     /// asked for port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listeners[0].socket.local_addr()
+    }
+
+    /// The address the TLS listener bound, if there is one.
+    pub fn tls_addr(&self) -> std::io::Result<Option<SocketAddr>> {
+        self.listeners
+            .iter()
+            .find(|listener| matches!(listener.kind, Kind::Tls(_)))
+            .map(|listener| listener.socket.local_addr())
+            .transpose()
     }
 
     /// The handle that stops [`MioServer::run`].
@@ -237,62 +256,22 @@ impl MioServer {
                     log::debug!("client {}: closed at its linger deadline", id.0);
                     self.conns.close_now(id, self.poll.registry());
                 }
-            }
-        }
-    }
-
-    /// Accepts on every listener until it would block. Running out of descriptors pauses
-    /// accepting for a moment (connections wait in the listen backlog) instead of spinning
-    /// on an error that cannot clear by itself; it is logged once per episode.
-    fn accept_all(&mut self) {
-        self.accept_paused_until = None;
-        for index in 0..self.listeners.len() {
-            loop {
-                let listener = &self.listeners[index];
-                match listener.socket.accept() {
-                    Ok((stream, peer)) => {
-                        self.starvation.succeeded();
-                        self.admit(stream, peer, listener.kind);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) if self.starvation.failed(&e) => {
-                        self.accept_paused_until = Some(self.conns.now + ACCEPT_BACKOFF);
-                        return;
-                    }
-                    Err(e) => log::debug!("accept failed: {e}"),
+                Deadline::Handshake => {
+                    log::debug!(
+                        "client {}: no TLS handshake within {:?}; closed",
+                        id.0,
+                        tls::HANDSHAKE_TIMEOUT
+                    );
+                    self.conns.give_up_on(id, Departure::ConnectionLost);
                 }
             }
         }
     }
 
-    /// Registers a new connection of `kind` and introduces it to the chat core.
-    fn admit(&mut self, mut stream: TcpStream, peer: SocketAddr, kind: Kind) {
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
-        }
-        let entry = self.conns.slab.vacant_entry();
-        let id = ClientId(entry.key());
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut stream, Token(id.0), Interest::READABLE)
-        {
-            log::warn!("{peer}: cannot register the connection: {e}");
-            return;
-        }
-        log::debug!("client {} connected from {peer}", id.0);
-        entry.insert(Connection::new(io::Io::Plain(stream), kind.codec()));
-        let peer = Peer {
-            addr: peer.ip(),
-            telnet: kind.telnet(),
-        };
-        self.hub.connect(id, peer, self.conns.now, &mut self.conns);
-    }
-
     /// The read path: reads one connection until it would block, its input ends, the chat
     /// core pauses it, or its budget runs out (then it is read again next pass). A draining
-    /// connection's input is read and thrown away until the client closes.
+    /// connection's input (or a closing one's, while its TLS handshake completes) is read and
+    /// thrown away until the client closes.
     fn read_from(&mut self, id: ClientId) {
         let mut budget = READ_BUDGET;
         loop {
@@ -302,11 +281,19 @@ impl MioServer {
             if !conn.wants_input() {
                 return;
             }
-            let draining = conn.phase == Phase::Draining;
-            match conn.io.read(&mut self.read_buf) {
+            let draining = conn.phase != Phase::Open;
+            let was_handshaking = conn.io.is_handshaking();
+            let read = conn.io.read(&mut self.read_buf);
+            if was_handshaking || conn.io.has_own_output() {
+                self.conns.note_transport_progress(id, was_handshaking);
+            }
+            match read {
                 Ok(0) if draining => return self.conns.close_now(id, self.poll.registry()),
                 Ok(0) => {
                     log::debug!("client {} closed its side", id.0);
+                    let Some(conn) = self.conns.slab.get_mut(id.0) else {
+                        return;
+                    };
                     let mut codec = std::mem::take(&mut conn.codec);
                     codec.end_of_input(id, self.conns.now, &mut self.hub, &mut self.conns);
                     // The core closes clients it knows; make sure of it for any it did not.
@@ -377,7 +364,9 @@ impl MioServer {
                 if let Some(storage) = conn.outbox.release_storage() {
                     self.conns.spares.put(storage);
                 }
-                if conn.phase == Phase::Closing {
+                // A TLS session holds what it was given until its handshake completes; the
+                // read path lists the connection for a flush then.
+                if conn.phase == Phase::Closing && !conn.io.is_handshaking() {
                     conn.phase = Phase::Draining;
                     if let Err(e) = conn.io.shutdown_write() {
                         log::debug!("client {}: shutdown failed: {e}", id.0);
@@ -435,6 +424,16 @@ impl MioServer {
             }
         }
         self.hub.shutdown(&mut self.conns);
+        // A client still in its TLS handshake can be told nothing: let it go at once.
+        let handshaking: Vec<usize> = self
+            .conns
+            .slab
+            .iter()
+            .filter_map(|(key, conn)| conn.io.is_handshaking().then_some(key))
+            .collect();
+        for key in handshaking {
+            self.conns.close_now(ClientId(key), self.poll.registry());
+        }
         let give_up_at = Instant::now() + SHUTDOWN_FLUSH_LIMIT;
         loop {
             self.conns.now = Instant::now();

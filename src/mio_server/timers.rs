@@ -18,11 +18,13 @@ pub enum Deadline {
     Core,
     /// A closing connection is dropped if it has not finished by then.
     Linger,
+    /// A TLS connection is dropped if its handshake has not completed by then.
+    Handshake,
 }
 
 impl Deadline {
     /// Every kind, to cancel them all.
-    const ALL: [Deadline; 2] = [Deadline::Core, Deadline::Linger];
+    const ALL: [Deadline; 3] = [Deadline::Core, Deadline::Linger, Deadline::Handshake];
 }
 
 /// A connection's deadline of one kind.
@@ -106,6 +108,7 @@ mod tests {
         let mut timers = Timers::default();
         timers.set((ClientId(1), Deadline::Core), now);
         timers.set((ClientId(1), Deadline::Linger), now);
+        timers.set((ClientId(1), Deadline::Handshake), now);
         timers.set((ClientId(2), Deadline::Linger), now);
         timers.cancel_all(ClientId(1));
         assert_eq!(timers.pop_due(now), Some((ClientId(2), Deadline::Linger)));

@@ -46,7 +46,7 @@ impl TokioServer {
     /// Binds the plain-text listener and starts the services. Nothing is served until
     /// [`TokioServer::run`].
     pub fn bind(config: &Config) -> io::Result<Self> {
-        let listener = listen(config.addr)?;
+        let listener = listen(config.addr, "--addr")?;
         let answers = Arc::new(Notify::new());
         let wake = Arc::clone(&answers);
         let (mailbox, inbox) = Mailbox::new(move || wake.notify_one());

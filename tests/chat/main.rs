@@ -19,3 +19,4 @@ mod registration;
 mod shutdown;
 mod startup;
 mod telnet;
+mod tls;

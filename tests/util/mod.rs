@@ -5,11 +5,14 @@
 #![allow(unsafe_code)] // `kill` to signal a child server, in one place below.
 
 pub mod redis;
+pub mod tls;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use rustls::{ClientConnection, StreamOwned};
 
 use chat_tokio_stream::config::{Config, Location};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
@@ -64,6 +67,10 @@ pub struct ChildServer {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it listens for TLS, if it was asked to.
+    pub tls_addr: Option<SocketAddr>,
+    /// The SHA-256 fingerprint of its TLS certificate, as it logged it.
+    pub fingerprint: Option<String>,
 }
 
 /// The real binary as a user would start it, on an ephemeral port with `backend` and
@@ -98,20 +105,41 @@ impl ChildServer {
             .expect("start the binary");
         let stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let (mut tls_addr, mut fingerprint) = (None, None);
         let addr = loop {
             let line = lines
                 .next()
                 .expect("the binary logs its address")
                 .expect("readable stderr");
-            if let Some((_, addr)) = line.split_once("listening on ") {
-                break addr
-                    .trim()
-                    .parse()
-                    .expect("a socket address in the log line");
+            let after = |marker: &str| line.split_once(marker).map(|(_, rest)| rest.trim());
+            if let Some(addr) = after("listening on ") {
+                break addr.parse().expect("a socket address in the log line");
+            }
+            if let Some(addr) = after("serving TLS on ") {
+                tls_addr = Some(addr.parse().expect("a socket address in the TLS line"));
+            }
+            if let Some(print) = after("SHA-256 fingerprint ") {
+                fingerprint = Some(print.to_string());
             }
         };
         std::thread::spawn(move || lines.for_each(drop));
-        ChildServer { child, addr }
+        ChildServer {
+            child,
+            addr,
+            tls_addr,
+            fingerprint,
+        }
+    }
+
+    /// Runs the binary with `backend` and `extra_args`, expecting it to refuse to start:
+    /// returns what it printed.
+    pub fn refused(backend: Backend, extra_args: &[&str]) -> String {
+        let output = binary(backend, extra_args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run the binary");
+        assert!(!output.status.success(), "the server started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
     }
 
     /// The server's process id.
@@ -145,18 +173,59 @@ impl Drop for ChildServer {
     }
 }
 
-/// One chat client over plain TCP, like `nc`.
+/// How a test client's bytes travel: as they are, like `nc`, or through TLS, like
+/// `openssl s_client`.
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Transport {
+    /// The TCP connection underneath.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Transport::Plain(stream) => stream,
+            Transport::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(stream) => stream.read(buf),
+            Transport::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(stream) => stream.write(buf),
+            Transport::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(stream) => stream.flush(),
+            Transport::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+/// One chat client, like `nc` (or, see [`tls`], like `openssl s_client`).
 pub struct Client {
     /// Label used in failure messages.
     pub name: String,
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Transport>,
 }
 
 impl Client {
     /// Connects without registering.
     pub fn connect(addr: SocketAddr) -> Client {
-        Client::over(TcpStream::connect(addr).expect("connect to the server"))
+        Client::over(Transport::Plain(connect_tcp(addr)))
     }
 
     /// Connects from the loopback address `source` (127.0.0.2, say), so that the server sees
@@ -168,19 +237,18 @@ impl Client {
             .bind(&SocketAddr::new(source, 0).into())
             .expect("bind the source address");
         socket.connect(&addr.into()).expect("connect to the server");
-        Client::over(socket.into())
-    }
-
-    /// A client on `stream`.
-    fn over(stream: TcpStream) -> Client {
+        let stream: TcpStream = socket.into();
         stream
             .set_read_timeout(Some(LINE_TIMEOUT))
             .expect("set a read timeout");
-        let writer = stream.try_clone().expect("clone the stream");
+        Client::over(Transport::Plain(stream))
+    }
+
+    /// A client not yet registered, talking over `transport`.
+    fn over(transport: Transport) -> Client {
         Client {
             name: "?".into(),
-            reader: BufReader::new(stream),
-            writer,
+            reader: BufReader::new(transport),
         }
     }
 
@@ -199,16 +267,20 @@ impl Client {
 
     /// Connects, answers the nickname prompt with `nick` and reads the welcome line.
     pub fn join(addr: SocketAddr, nick: &str) -> Client {
-        let mut client = Client::connect(addr);
-        client.name = nick.into();
-        client.read_prompt();
-        client.send(nick);
-        let welcome = client.line();
+        Client::connect(addr).register(nick)
+    }
+
+    /// Answers the nickname prompt with `nick` and reads the welcome line.
+    fn register(mut self, nick: &str) -> Client {
+        self.name = nick.into();
+        self.read_prompt();
+        self.send(nick);
+        let welcome = self.line();
         assert!(
             welcome.starts_with("*** ") && welcome.contains(nick),
             "{nick}: expected a welcome, got {welcome:?}"
         );
-        client
+        self
     }
 
     /// Reads the greeting up to and including the line that asks for a nickname.
@@ -228,8 +300,10 @@ impl Client {
 
     /// Sends bytes exactly as given.
     pub fn send_raw(&mut self, bytes: &[u8]) {
-        self.writer
+        let transport = self.reader.get_mut();
+        transport
             .write_all(bytes)
+            .and_then(|()| transport.flush())
             .unwrap_or_else(|e| panic!("{}: write failed: {e}", self.name));
     }
 
@@ -298,6 +372,7 @@ impl Client {
     pub fn lines_until_quiet(&mut self, quiet: Duration) -> Vec<String> {
         self.reader
             .get_ref()
+            .tcp()
             .set_read_timeout(Some(quiet))
             .expect("set a read timeout");
         let mut lines = Vec::new();
@@ -308,6 +383,7 @@ impl Client {
         }
         self.reader
             .get_ref()
+            .tcp()
             .set_read_timeout(Some(LINE_TIMEOUT))
             .expect("set a read timeout");
         lines
@@ -328,21 +404,59 @@ impl Client {
         }
     }
 
-    /// Another handle on the connection, for writing from elsewhere.
+    /// Another handle on the TCP connection, for writing from elsewhere (plain bytes: not
+    /// through TLS).
     pub fn writer(&self) -> TcpStream {
-        self.writer.try_clone().expect("clone the stream")
+        self.reader
+            .get_ref()
+            .tcp()
+            .try_clone()
+            .expect("clone the stream")
     }
 
-    /// Closes the sending side, as `nc` does at the end of its input.
+    /// Asserts that the next line is an error ("!!! ") mentioning `word`, and that the server
+    /// then closes the connection cleanly.
+    pub fn expect_error_and_close(&mut self, word: &str) {
+        let error = self.line();
+        assert!(
+            error.starts_with("!!! ") && error.contains(word),
+            "{}: expected an error about {word:?}, got {error:?}",
+            self.name
+        );
+        self.expect_closed();
+    }
+
+    /// Closes the sending side, as `nc` does at the end of its input (after close_notify,
+    /// over TLS).
     pub fn shutdown_write(&mut self) {
-        self.writer.shutdown(Shutdown::Write).expect("half-close");
+        if let Transport::Tls(tls) = self.reader.get_mut() {
+            tls.conn.send_close_notify();
+            tls.flush().expect("close_notify");
+        }
+        self.reader
+            .get_ref()
+            .tcp()
+            .shutdown(Shutdown::Write)
+            .expect("half-close");
     }
 
     /// Drops the connection with a reset instead of a clean close.
     pub fn reset(self) {
-        drop(self.reader);
-        reset(self.writer);
+        let stream = match self.reader.into_inner() {
+            Transport::Plain(stream) => stream,
+            Transport::Tls(tls) => tls.sock,
+        };
+        reset(stream);
     }
+}
+
+/// A blocking connection to `addr` whose reads give up after [`LINE_TIMEOUT`].
+pub fn connect_tcp(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect to the server");
+    stream
+        .set_read_timeout(Some(LINE_TIMEOUT))
+        .expect("set a read timeout");
+    stream
 }
 
 /// Closes `stream` with a reset (RST) instead of a clean close (FIN).
