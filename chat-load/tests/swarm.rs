@@ -1,16 +1,18 @@
-//! The load generator against both servers, through TLS, and against a stand-in for Redis:
-//! what it reports must be true, since the benchmarks and BENCHMARKS.md stand on it.
+//! The load generator against both servers, through TLS, and against a real Redis: what it
+//! reports must be true, since the benchmarks and BENCHMARKS.md stand on it.
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread;
+#[allow(dead_code)] // The chat tests' Redis helper, of which these tests need the server.
+#[path = "../../tests/util/redis.rs"]
+mod redis_server;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use chat_load::handshakes::{self, HandshakeConfig};
 use chat_load::{Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
 use chat_tokio_stream::config::{Config, Location, TlsConfig};
 use chat_tokio_stream::server::{self, Backend, ServerHandle};
+use redis_server::RedisServer;
 
 /// A server of `backend` on an ephemeral port, keeping nothing on disk.
 fn start(backend: Backend, config: Config) -> ServerHandle {
@@ -145,69 +147,13 @@ fn a_broadcast_reaches_every_receiver_once_tokio() {
     a_broadcast_reaches_every_receiver_once(Backend::Tokio);
 }
 
-/// Every subscriber's connection, for PUBLISH to write to.
-type Subscribers = Arc<Mutex<Vec<TcpStream>>>;
-
-/// Starts a stand-in for Redis that speaks just enough RESP (PING, SUBSCRIBE, PUBLISH, each
-/// answered as Redis words it), on an ephemeral port; it serves until the test process ends.
-fn fake_redis() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("an address");
-    let subscribers: Subscribers = Arc::default();
-    thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let subscribers = Arc::clone(&subscribers);
-            thread::spawn(move || serve(stream, &subscribers));
-        }
-    });
-    addr
-}
-
-/// One client's commands, inline (`PING`, `SUBSCRIBE ch`) or as RESP arrays (PUBLISH).
-fn serve(stream: TcpStream, subscribers: &Subscribers) -> io::Result<()> {
-    let mut reply = stream.try_clone()?;
-    let mut lines = BufReader::new(stream).lines();
-    while let Some(line) = lines.next() {
-        let line = line?;
-        let words: Vec<&str> = line.trim_end().split(' ').collect();
-        match words.as_slice() {
-            ["PING"] => reply.write_all(b"+PONG\r\n")?,
-            ["SUBSCRIBE", channel] => {
-                let confirm = format!(
-                    "*3\r\n$9\r\nsubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
-                    channel.len()
-                );
-                reply.write_all(confirm.as_bytes())?;
-                let mut all = subscribers.lock().expect("not poisoned");
-                all.push(reply.try_clone()?);
-            }
-            ["*3"] => {
-                let mut next = || lines.next().expect("a whole command");
-                let fields: Vec<String> = (0..6).map(|_| next()).collect::<Result<_, _>>()?;
-                let (channel, message) = (fields[3].trim_end(), fields[5].trim_end());
-                let delivery = format!(
-                    "*3\r\n$7\r\nmessage\r\n${}\r\n{channel}\r\n${}\r\n{message}\r\n",
-                    channel.len(),
-                    message.len()
-                );
-                let mut all = subscribers.lock().expect("not poisoned");
-                for subscriber in all.iter_mut() {
-                    subscriber.write_all(delivery.as_bytes())?;
-                }
-                reply.write_all(format!(":{}\r\n", all.len()).as_bytes())?;
-            }
-            other => panic!("the stand-in does not know {other:?}"),
-        }
-    }
-    Ok(())
-}
-
-/// The Redis dialect against the stand-in: subscribers get every published line once, in
-/// order, and are counted as deliveries, as exactly as for the chat server.
+/// The Redis dialect against a real `redis-server`: subscribers get every published line
+/// once, in order, and are counted as deliveries, as exactly as for the chat server.
 #[test]
 fn redis_subscribers_count_every_published_line() {
+    let redis = RedisServer::start();
     let mut swarm = Swarm::connect(&SwarmConfig {
-        server: fake_redis(),
+        server: redis.addr(),
         senders: 2,
         receivers: 10,
         threads: 1,
