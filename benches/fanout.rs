@@ -47,7 +47,7 @@ fn server(backend: Backend) -> ServerHandle {
 /// A swarm of `senders` and `receivers` on `server`, one client thread, nicknames tagged `tag`.
 fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> Swarm {
     let config = SwarmConfig {
-        server: server.local_addr(),
+        servers: vec![server.local_addr()],
         senders,
         receivers,
         threads: 1,

@@ -25,13 +25,14 @@ use hdrhistogram::Histogram;
 
 use peer::Role;
 pub use transport::accepting;
-use worker::{Outcome, Roster, Worker};
+use worker::{Member, Outcome, Roster, Worker};
 
 /// Who to simulate and how.
 #[derive(Debug, Clone)]
 pub struct SwarmConfig {
-    /// The chat server.
-    pub server: SocketAddr,
+    /// The chat servers (one, or several that are one chat): client `n` connects to
+    /// server `n` modulo their number.
+    pub servers: Vec<SocketAddr>,
     /// Clients that talk.
     pub senders: usize,
     /// Clients that listen and check.
@@ -137,7 +138,6 @@ impl Summary {
 
 /// Where a worker's clients connect, and how they talk there.
 struct Server {
-    addr: SocketAddr,
     /// The TLS client configuration, if clients connect through TLS.
     tls: Option<Arc<rustls::ClientConfig>>,
     dialect: Dialect,
@@ -203,7 +203,17 @@ impl Swarm {
                 let host = 1 + (n % usize::from(config.sources)) as u8;
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)), 0)
             });
-            rosters[n % threads].clients.push((role, nick, source));
+            let server = config
+                .servers
+                .get(n % config.servers.len().max(1))
+                .copied()
+                .ok_or_else(|| io::Error::other("no server to connect to"))?;
+            rosters[n % threads].clients.push(Member {
+                role,
+                nick,
+                source,
+                server,
+            });
         }
         let mut workers = Vec::new();
         let (ready_tx, ready_rx) = mpsc::channel();
@@ -212,7 +222,6 @@ impl Swarm {
             let (outcome_tx, outcomes) = mpsc::channel();
             let (shared, ready_tx) = (Arc::clone(&shared), ready_tx.clone());
             let server = Server {
-                addr: config.server,
                 tls: config.tls.then(transport::client_config),
                 dialect: config.dialect,
             };

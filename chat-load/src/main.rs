@@ -35,14 +35,17 @@ use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Summary, Swarm, SwarmConfi
 #[derive(Debug, Parser)]
 #[command(name = "chat-load", version)]
 struct Cli {
-    /// The chat server to load.
+    /// The chat server to load; several, comma-separated, for servers that are one chat
+    /// (`--redis` on the server): the clients are spread over them in turn.
     #[arg(
         long,
         default_value = "127.0.0.1:8080",
-        value_name = "HOST:PORT",
+        value_name = "HOST:PORT[,HOST:PORT...]",
+        value_delimiter = ',',
+        num_args = 1..,
         global = true
     )]
-    addr: SocketAddr,
+    addr: Vec<SocketAddr>,
 
     /// Event-loop threads for the simulated clients.
     #[arg(long, default_value_t = 1, value_name = "N", global = true)]
@@ -199,10 +202,24 @@ fn run(cli: &Cli) -> io::Result<()> {
 }
 
 impl Cli {
+    /// The first server given (the only one a handshake rate needs).
+    fn first_addr(&self) -> SocketAddr {
+        self.addr
+            .first()
+            .copied()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)))
+    }
+
+    /// The servers given, for messages.
+    fn addr_list(&self) -> String {
+        let addrs: Vec<String> = self.addr.iter().map(ToString::to_string).collect();
+        addrs.join(", ")
+    }
+
     /// Who to simulate, as this command line says to reach the server.
     fn swarm(&self, senders: usize, receivers: usize, sources: u8) -> SwarmConfig {
         SwarmConfig {
-            server: self.addr,
+            servers: self.addr.clone(),
             senders,
             receivers,
             threads: self.threads,
@@ -222,11 +239,13 @@ impl Cli {
 fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
     eprintln!(
         "handshaking with {} for {} s, {} at a time ...",
-        cli.addr, args.duration, args.in_flight
+        cli.first_addr(),
+        args.duration,
+        args.in_flight
     );
     let cpu_before = cpu_times(cli);
     let summary = handshakes::run(&HandshakeConfig {
-        server: cli.addr,
+        server: cli.first_addr(),
         in_flight: args.in_flight,
         duration: secs(args.duration),
         sources: args.sources,
@@ -268,7 +287,9 @@ fn talk(
     let rss_before = cli.server_pid.and_then(rss_kib);
     eprintln!(
         "connecting {} receivers and {} senders to {} ...",
-        crowd.clients, crowd.senders, cli.addr
+        crowd.clients,
+        crowd.senders,
+        cli.addr_list()
     );
     let connecting = Instant::now();
     let mut swarm = Swarm::connect(&cli.swarm(crowd.senders, crowd.clients, crowd.sources))?;
@@ -310,7 +331,9 @@ fn idle(cli: &Cli, args: &IdleArgs) -> io::Result<()> {
     let rss_before = cli.server_pid.and_then(rss_kib);
     eprintln!(
         "opening {} idle connections to {} from {} source address(es) ...",
-        args.connections, cli.addr, args.sources
+        args.connections,
+        cli.addr_list(),
+        args.sources
     );
     let connecting = Instant::now();
     let mut swarm = Swarm::connect(&cli.swarm(1, args.connections, args.sources))?;

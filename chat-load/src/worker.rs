@@ -28,10 +28,22 @@ pub const DRAIN_LIMIT: Duration = Duration::from_secs(2);
 /// workers do not wake this one).
 const WINDOW_RECHECK: Duration = Duration::from_millis(1);
 
-/// Who a worker should create: `(role, nick)` pairs, with the source address for each.
+/// Who a worker should create.
 pub struct Roster {
     /// The clients, in the order to connect them.
-    pub clients: Vec<(Role, String, Option<SocketAddr>)>,
+    pub clients: Vec<Member>,
+}
+
+/// One simulated client to create.
+pub struct Member {
+    /// Sender or receiver.
+    pub role: Role,
+    /// Its nickname.
+    pub nick: String,
+    /// The loopback address to connect from, if chosen.
+    pub source: Option<SocketAddr>,
+    /// The server to connect to.
+    pub server: SocketAddr,
 }
 
 /// What a worker saw during one task.
@@ -72,11 +84,17 @@ impl Worker {
         let mut scratch = histogram();
         while ready < total {
             while registering < CONNECTS_IN_FLIGHT {
-                let Some((role, nick, source)) = pending.next() else {
+                let Some(Member {
+                    role,
+                    nick,
+                    source,
+                    server: addr,
+                }) = pending.next()
+                else {
                     break;
                 };
                 let peer = Peer::connect(
-                    server.addr,
+                    addr,
                     source,
                     (server.tls.as_ref(), server.dialect),
                     role,

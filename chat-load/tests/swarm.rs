@@ -40,7 +40,7 @@ fn counts(summary: &Summary) -> (u64, u64, u64, u64) {
 
 fn swarm_config(server: SocketAddr, senders: usize, receivers: usize) -> SwarmConfig {
     SwarmConfig {
-        server,
+        servers: vec![server],
         senders,
         receivers,
         threads: 2,
@@ -153,7 +153,7 @@ fn a_broadcast_reaches_every_receiver_once_tokio() {
 fn redis_subscribers_count_every_published_line() {
     let redis = RedisServer::start();
     let mut swarm = Swarm::connect(&SwarmConfig {
-        server: redis.addr(),
+        servers: vec![redis.addr()],
         senders: 2,
         receivers: 10,
         threads: 1,
@@ -167,4 +167,27 @@ fn redis_subscribers_count_every_published_line() {
         .run(Task::new(Pace::Window(4), Stop::Lines(40), 2))
         .expect("run");
     assert_eq!(counts(&summary), (80, 800, 0, 0));
+}
+
+/// Two servers on one Redis are one chat: clients spread over both, every line said on
+/// either reaches every receiver on both, counted exactly.
+#[test]
+fn a_swarm_over_two_servers_of_one_chat_counts_every_delivery() {
+    let redis = RedisServer::start();
+    let shared = || Config {
+        rate_limit: 0,
+        redis: Some(redis.url()),
+        ..config()
+    };
+    let one = start(Backend::Mio, shared());
+    let two = start(Backend::Mio, shared());
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        servers: vec![one.local_addr(), two.local_addr()],
+        ..swarm_config(one.local_addr(), 4, 40)
+    })
+    .expect("connect");
+    let summary = swarm
+        .run(Task::new(Pace::Window(8), Stop::Lines(50), 4))
+        .expect("run");
+    assert_eq!(counts(&summary), (200, 200 * 40, 0, 0));
 }
