@@ -42,7 +42,6 @@ struct Cli {
         default_value = "127.0.0.1:8080",
         value_name = "HOST:PORT[,HOST:PORT...]",
         value_delimiter = ',',
-        num_args = 1..,
         global = true
     )]
     addr: Vec<SocketAddr>,
