@@ -7,11 +7,12 @@
 //! # Layout
 //!
 //! ```text
-//!  listener ─▶ Io (Plain) ─▶ Codec (Lines) ─▶ Hub ─▶ Sink ─▶ Outbox ─▶ Io ─▶ socket
-//!                                            │ ▲
-//!                             poll_request   │ │  handle_completion
-//!                                            ▼ │
-//!                            Services (threads): the store ── Mailbox (channel + waker)
+//!  listener ─▶ Io (Plain | Tls) ─▶ Codec (Lines) ─▶ Hub ─▶ Sink ─▶ Outbox ─▶ Io ─▶ socket
+//!                                                   │ ▲
+//!                                    poll_request   │ │  handle_completion, handle_remote
+//!                                                   ▼ │
+//!        Services (threads): store (SQLite, or Redis shared with other servers) · hashing
+//!                            ── Mailbox (channel + the driver's waker)
 //! ```
 //!
 //! - [`protocol`]: the sans-IO chat core; no sockets, no clocks.
@@ -23,15 +24,20 @@
 //!   - [`protocol::nick`], [`protocol::room`], [`protocol::command`]: nicknames, rooms and
 //!     commands. [`protocol::flood`]: the per-client pace.
 //!   - [`protocol::history`]: rooms' recent messages, apart from the rooms.
-//!   - [`protocol::request`]: what the core asks services for, and their answers.
+//!   - [`protocol::request`]: what the core asks services for, their answers, and news
+//!     from other servers. [`protocol::others`]: who is on the other servers.
+//!   - [`protocol::account`], [`protocol::sanctions`]: password rules and throttles; bans
+//!     and mutes.
 //!   - [`protocol::wire`]: encoded server lines, shared by all recipients.
 //!   - [`protocol::sink`]: client ids, [`protocol::Flow`] and the [`protocol::Sink`] drivers
 //!     implement. [`protocol::clock`]: instants to time stamps.
-//! - [`services`]: work off the drivers' threads: the SQLite [`services::store`], the
-//!   byte-bounded [`services::queue`] in front of it, the [`services::mailbox`] that brings
-//!   answers back.
+//! - [`services`]: work off the drivers' threads: the SQLite [`services::store`] or the
+//!   shared [`services::redis`] store (one interface), the argon2id [`services::hashing`]
+//!   pool, the byte-bounded [`services::queue`] and its driver's end
+//!   [`services::intake`], the [`services::mailbox`] that brings answers and news back.
 //! - [`mio_server`]: the product, a single-threaded edge-triggered event loop: connections
-//!   are a transport and a codec, with one read path, one flush path and one timer structure.
+//!   are a transport (plain TCP or a rustls session) and a codec, with one read path, one
+//!   flush path and one timer structure. [`certificate`]: the TLS listener's certificate.
 //! - `tokio_server` (feature `tokio-impl`): the Tokio reference server, same core and services,
 //!   one task per connection.
 //! - [`outbox`]: a connection's queue of shared lines, flushed with vectored writes (both

@@ -3,6 +3,7 @@
 //! they catch a server that lets one client hold up others, not a slow one.
 
 use std::io::{ErrorKind, Write};
+use std::process::Command;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, ChildServer, Client};
 
 /// A client that sends lines as fast as the server takes them, in a room of its own, until
 /// told to stop.
@@ -25,7 +26,8 @@ impl Flooder {
     fn start(addr: SocketAddr, nick: &str) -> Flooder {
         let mut client = Client::join(addr, nick);
         client.send(&format!("/join #{nick}"));
-        client.expect(&format!("*** You are now in #{nick} with 0 others."));
+        let moved = format!("*** You are now in #{nick} with 0 others.");
+        client.line_where(|l| l == moved);
         let mut stream = client.writer();
         stream
             .set_write_timeout(Some(Duration::from_millis(100)))
@@ -56,8 +58,19 @@ impl Flooder {
 
 /// The median and the worst of `rounds` round trips between `alice` and `bob`.
 fn round_trips(alice: &mut Client, bob: &mut Client, rounds: usize) -> (Duration, Duration) {
+    round_trips_apart(alice, bob, rounds, Duration::ZERO)
+}
+
+/// [`round_trips`], `pause` apart.
+fn round_trips_apart(
+    alice: &mut Client,
+    bob: &mut Client,
+    rounds: usize,
+    pause: Duration,
+) -> (Duration, Duration) {
     let mut times: Vec<Duration> = (0..rounds)
         .map(|n| {
+            thread::sleep(pause);
             let sent = Instant::now();
             alice.send(&format!("ping {n}"));
             bob.line_where(|l| l == format!("alice: ping {n}"));
@@ -245,6 +258,133 @@ fn a_crowd_saying_one_line_each_loses_nobody(backend: Backend) {
     for member in members {
         assert_eq!(member.join().expect("a member finished"), CROWD - 1);
     }
+}
+
+/// [`round_trips`], as a figure for a report: a server that holds a line past the client's
+/// patience ([`crate::util::LINE_TIMEOUT`]) is reported so, not a failure.
+fn round_trip_figure(alice: &mut Client, bob: &mut Client, rounds: usize) -> String {
+    let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        round_trips_apart(alice, bob, rounds, Duration::from_millis(150))
+    }));
+    match measured {
+        Ok((median, worst)) => format!("round trip median {median:?}, worst {worst:?}"),
+        Err(_) => format!("a round trip took over {:?}", crate::util::LINE_TIMEOUT),
+    }
+}
+
+/// The server binary the figures are taken on: `CHAT_BINARY`, or this build's, run in `dir`
+/// (where it may keep its files).
+fn figures_binary(dir: &std::path::Path) -> Command {
+    let path = std::env::var("CHAT_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_chat-tokio-stream").to_string());
+    let mut command = Command::new(path);
+    command
+        .args(["--addr", "127.0.0.1:0", "--backend", "mio"])
+        .args(std::env::var("CHAT_FLAGS").unwrap_or_default().split_whitespace())
+        .current_dir(dir)
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Items 1-3 of the attacks issue as figures, on the binary `CHAT_BINARY` names (default:
+/// this build's) with its default flags plus `CHAT_FLAGS`, so that a build from before the
+/// fixes can be measured the same way. The pair's round trips are 150 ms apart, under any
+/// pace the server sets:
+///
+/// ```sh
+/// CHAT_BINARY=path/to/chat-tokio-stream CHAT_FLAGS="--rate-limit 0" \
+///     cargo test --release --all-features --test chat attack_figures -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "figures for the closing note, not a check: run by hand"]
+fn attack_figures() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = ChildServer::run(figures_binary(dir.path()));
+    let addr = server.addr;
+    let mut alice = Client::join(addr, "alice");
+    let mut bob = Client::join(addr, "bob");
+    alice.send("/join #pair");
+    bob.send("/join #pair");
+    alice.line_where(|l| l.contains("bob joined #pair"));
+    println!("quiet: {}", round_trip_figure(&mut alice, &mut bob, 100));
+    for count in [1, 4] {
+        let flooders: Vec<Flooder> = (0..count)
+            .map(|n| Flooder::start(addr, &format!("f{count}x{n}")))
+            .collect();
+        thread::sleep(Duration::from_millis(500));
+        let trips = round_trip_figure(&mut alice, &mut bob, 100);
+        let joining = Instant::now();
+        let _late = Client::join(addr, &format!("late{count}"));
+        let join = joining.elapsed();
+        flooders.into_iter().for_each(Flooder::stop);
+        println!("{count} flooder(s): {trips}; a join took {join:?}");
+    }
+
+    let crowd: Vec<Client> = (0..5000)
+        .map(|n| {
+            let source = std::net::IpAddr::from([127, 0, 0, 2 + (n % 2) as u8]);
+            let mut member = Client::connect_from(addr, source);
+            member.send(&format!("m{n}"));
+            member
+        })
+        .collect();
+    let mut askers: Vec<Client> = (0..20).map(|n| Client::join(addr, &format!("who{n}"))).collect();
+    let burst = "/who\n".repeat(20);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<JoinHandle<()>> = askers
+        .iter_mut()
+        .map(|asker| {
+            let mut stream = asker.writer();
+            let (stop, burst) = (Arc::clone(&stop), burst.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if stream.write_all(burst.as_bytes()).is_err() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(100));
+                }
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(500));
+    let trips = round_trip_figure(&mut alice, &mut bob, 50);
+    stop.store(true, Ordering::Relaxed);
+    writers.into_iter().for_each(|w| w.join().expect("a writer stops"));
+    println!("20 clients asking /who of 5,000 members: {trips}");
+    drop((askers, crowd));
+
+    const SENDERS: usize = 30;
+    const BURST: usize = 20;
+    let readers: Vec<JoinHandle<bool>> = (0..5)
+        .map(|n| {
+            let mut reader = Client::join(addr, &format!("reader{n}"));
+            thread::spawn(move || {
+                let mut got = 0;
+                while got < SENDERS * BURST {
+                    let line = reader.line();
+                    if line.contains("too slow") {
+                        return false;
+                    }
+                    got += usize::from(!line.starts_with("*** "));
+                }
+                true
+            })
+        })
+        .collect();
+    let mut senders: Vec<Client> = (0..SENDERS)
+        .map(|n| Client::join(addr, &format!("sender{n}")))
+        .collect();
+    let padding = "z".repeat(2000);
+    for (n, sender) in senders.iter_mut().enumerate() {
+        let burst: String = (0..BURST).map(|m| format!("{n}.{m} {padding}\n")).collect();
+        sender.send_raw(burst.as_bytes());
+    }
+    let dropped = readers
+        .into_iter()
+        .map(|reader| reader.join().unwrap_or(false))
+        .filter(|kept| !kept)
+        .count();
+    println!("30 legal bursts of 20 lines of 2,000 bytes: {dropped} of 5 reading clients dropped");
 }
 
 backend_tests!(

@@ -98,7 +98,13 @@ impl ChildServer {
     /// The real binary (see [`binary`]), started. Its log is drained on a thread so that it
     /// never blocks on a full pipe.
     pub fn spawn(backend: Backend, extra_args: &[&str]) -> ChildServer {
-        let mut child = binary(backend, extra_args)
+        ChildServer::run(binary(backend, extra_args))
+    }
+
+    /// Starts `command`, a server binary that logs where it listens (this one, or another
+    /// build of it to compare with).
+    pub fn run(mut command: Command) -> ChildServer {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
