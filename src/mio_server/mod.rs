@@ -21,7 +21,7 @@
 //! socket is noted and dropped after the step that found it.
 //!
 //! A TLS connection (the second listener) is the same, with a rustls session in its transport
-//! ([`tls`]): a read that advanced the handshake, or left records to send, lists the
+//! (`tls`): a read that advanced the handshake, or left records to send, lists the
 //! connection for the flush, and the flush writes a pass's lines into the session as one
 //! record (or as few as 16 KiB records allow).
 

@@ -261,7 +261,7 @@ pub fn say_script() -> Script {
 }
 
 /// Claims a nickname for a server unless a live server (one whose heartbeat is not older
-/// than ARGV[4]) holds it, and tells everyone. KEYS: `chat:nicks`, `chat:servers`, the
+/// than `ARGV[4]`) holds it, and tells everyone. KEYS: `chat:nicks`, `chat:servers`, the
 /// server's nickname set. ARGV: folded nickname, holder value, server id, oldest live
 /// heartbeat, presence channel, presence message. Returns 1 if claimed, 0 if not.
 pub fn claim_script() -> Script {
@@ -301,8 +301,8 @@ pub fn release_script() -> Script {
     )
 }
 
-/// Frees every nickname of every server whose heartbeat is older than ARGV[1] (or of the
-/// server ARGV[3], stopping), tells everyone and each room, and forgets the servers. KEYS:
+/// Frees every nickname of every server whose heartbeat is older than `ARGV[1]` (or of the
+/// server `ARGV[3]`, stopping), tells everyone and each room, and forgets the servers. KEYS:
 /// `chat:servers`, `chat:nicks`. ARGV: oldest live heartbeat, presence channel, a server
 /// id to free whatever its heartbeat (or empty). Returns how many servers were freed.
 pub fn reap_script() -> Script {
@@ -335,7 +335,7 @@ pub fn reap_script() -> Script {
     )
 }
 
-/// Keeps a private message for an account unless it has ARGV[1] waiting. KEYS: its list,
+/// Keeps a private message for an account unless it has `ARGV[1]` waiting. KEYS: its list,
 /// the numbering counter. ARGV: the bound, time, sender, text. Returns 1 if kept.
 pub fn keep_offline_script() -> Script {
     Script::new(
@@ -350,7 +350,7 @@ pub fn keep_offline_script() -> Script {
     )
 }
 
-/// Forgets an account's waiting messages numbered up to ARGV[1]. KEYS: its list.
+/// Forgets an account's waiting messages numbered up to `ARGV[1]`. KEYS: its list.
 pub fn drop_offline_script() -> Script {
     Script::new(
         r"
