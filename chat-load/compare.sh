@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
-# Takes every figure in docs/BENCHMARKS.md in one run: for each server (mio, then Tokio), the
-# release binary is started with flood control off and loaded by chat-load from a separate
-# process. Prints markdown table rows. Needs a few minutes and ~20,000 open files per process.
+# Takes the mio-against-Tokio figures of docs/BENCHMARKS.md in one sitting: for each server in
+# turn, the release binary is started as users start it (history in a fresh SQLite file) with
+# flood control off, and loaded by chat-load from a separate process. The fan-out runs go
+# round ROUNDS times, the two servers interleaved, and medians are printed, with the server's
+# CPU per delivery beside its rate (this machine's noise moves the rate more than the CPU).
+# Prints markdown table rows. Needs a few minutes and ~20,000 open files per process.
 #
-#   bash benches/compare.sh            # everything
-#   SECONDS_PER_RUN=5 bash benches/compare.sh
+#   bash chat-load/compare.sh
+#   ROUNDS=5 SECONDS_PER_RUN=5 bash chat-load/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-3}
 PORT=${PORT:-18900}
-cargo build --release --features tokio-impl --quiet
+cargo build --release --workspace --features tokio-impl --quiet
 SERVER=target/release/chat-tokio-stream
 LOAD=target/release/chat-load
 ulimit -n "$(ulimit -Hn)"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
 
 # Runs one chat-load mode against a fresh server of backend $1; prints chat-load's table.
 measure() {
     local backend=$1
     shift
-    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 2>/dev/null &
+    rm -f "$WORK"/chat.db*
+    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 \
+        --db "$WORK/chat.db" 2>/dev/null &
     local server=$!
     sleep 0.5
     "$LOAD" --addr "127.0.0.1:$PORT" --server-pid "$server" "$@" 2>/dev/null || echo "failed: $*"
@@ -29,20 +37,33 @@ measure() {
 }
 
 field() { awk -v key="$1" '$1 == key { print $2 }'; }
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
+declare -A dps cpu
+for round in $(seq "$ROUNDS"); do
+    for clients in 10 100 1000; do
+        for backend in mio tokio; do
+            out=$(measure "$backend" fanout --clients "$clients" --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
+            lost=$(echo "$out" | field lost)
+            [ "$lost" = 0 ] || echo "warning: $backend lost $lost lines at C=$clients" >&2
+            dps[$backend,$clients]+="$(echo "$out" | field deliveries_per_second) "
+            cpu[$backend,$clients]+="$(echo "$out" | field server_cpu_ns_per_delivery) "
+            echo "round $round C=$clients $backend: $(echo "$out" | field deliveries_per_second)/s, $(echo "$out" | field server_cpu_ns_per_delivery) ns/delivery" >&2
+        done
+    done
+done
 echo
-echo "| measurement | mio | tokio | mio / tokio |"
+echo "| measurement (median of $ROUNDS) | mio | tokio | mio / tokio |"
 echo "|---|---|---|---|"
 for clients in 10 100 1000; do
-    row=()
-    for backend in mio tokio; do
-        out=$(measure "$backend" fanout --clients "$clients" --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
-        row+=("$(echo "$out" | field deliveries_per_second)")
-        lost=$(echo "$out" | field lost)
-        [ "$lost" = 0 ] || echo "warning: $backend lost $lost lines at C=$clients" >&2
-    done
-    echo "| deliveries/s, C=$clients (16 senders x 4 lines in flight) | ${row[0]} | ${row[1]} | $(awk -v a="${row[0]}" -v b="${row[1]}" 'BEGIN { printf "%.2f", a / b }') |"
+    a=$(echo "${dps[mio,$clients]}" | median)
+    b=$(echo "${dps[tokio,$clients]}" | median)
+    echo "| deliveries/s, C=$clients (16 senders x 4 lines in flight) | $a | $b | $(ratio "$a" "$b") |"
+    a=$(echo "${cpu[mio,$clients]}" | median)
+    b=$(echo "${cpu[tokio,$clients]}" | median)
+    echo "| server CPU ns per delivery, C=$clients | $a | $b | $(ratio "$a" "$b") |"
 done
 for rate in 2000; do
     p50=(); p99=()

@@ -3,8 +3,8 @@
 //! they catch a server that lets one client hold up others, not a slow one.
 
 use std::io::{ErrorKind, Write};
-use std::process::Command;
 use std::net::SocketAddr;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -135,6 +135,20 @@ fn read_chat(mut client: Client, want: usize) -> JoinHandle<usize> {
     })
 }
 
+/// `senders` clients join, then each sends `burst` lines of 2,000 bytes at once, one right
+/// after the other; returns them, connected.
+fn legal_bursts(addr: SocketAddr, senders: usize, burst: usize) -> Vec<Client> {
+    let mut clients: Vec<Client> = (0..senders)
+        .map(|n| Client::join(addr, &format!("sender{n}")))
+        .collect();
+    let padding = "z".repeat(2000);
+    for (n, sender) in clients.iter_mut().enumerate() {
+        let lines: String = (0..burst).map(|m| format!("{n}.{m} {padding}\n")).collect();
+        sender.send_raw(lines.as_bytes());
+    }
+    clients
+}
+
 /// Thirty clients each send a legal burst (20 lines of 2,000 bytes, within --rate-limit 10's
 /// burst of 20): readers that keep reading get all 600 lines and none is dropped, though that
 /// is more than --max-outbuf (1 MiB) for each. (Before: five readers were dropped after 20
@@ -147,14 +161,7 @@ fn readers_that_keep_up_survive_every_legal_burst(backend: Backend) {
     let readers: Vec<JoinHandle<usize>> = (0..5)
         .map(|n| read_chat(Client::join(addr, &format!("reader{n}")), SENDERS * BURST))
         .collect();
-    let mut senders: Vec<Client> = (0..SENDERS)
-        .map(|n| Client::join(addr, &format!("sender{n}")))
-        .collect();
-    let padding = "z".repeat(2000);
-    for (n, sender) in senders.iter_mut().enumerate() {
-        let burst: String = (0..BURST).map(|m| format!("{n}.{m} {padding}\n")).collect();
-        sender.send_raw(burst.as_bytes());
-    }
+    let _senders = legal_bursts(addr, SENDERS, BURST);
     for reader in readers {
         assert_eq!(reader.join().expect("a reader finished"), SENDERS * BURST);
     }
@@ -280,7 +287,11 @@ fn figures_binary(dir: &std::path::Path) -> Command {
     let mut command = Command::new(path);
     command
         .args(["--addr", "127.0.0.1:0", "--backend", "mio"])
-        .args(std::env::var("CHAT_FLAGS").unwrap_or_default().split_whitespace())
+        .args(
+            std::env::var("CHAT_FLAGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .current_dir(dir)
         .env("RUST_LOG", "info");
     command
@@ -328,7 +339,9 @@ fn attack_figures() {
             member
         })
         .collect();
-    let mut askers: Vec<Client> = (0..20).map(|n| Client::join(addr, &format!("who{n}"))).collect();
+    let mut askers: Vec<Client> = (0..20)
+        .map(|n| Client::join(addr, &format!("who{n}")))
+        .collect();
     let burst = "/who\n".repeat(20);
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<JoinHandle<()>> = askers
@@ -349,7 +362,9 @@ fn attack_figures() {
     thread::sleep(Duration::from_millis(500));
     let trips = round_trip_figure(&mut alice, &mut bob, 50);
     stop.store(true, Ordering::Relaxed);
-    writers.into_iter().for_each(|w| w.join().expect("a writer stops"));
+    writers
+        .into_iter()
+        .for_each(|w| w.join().expect("a writer stops"));
     println!("20 clients asking /who of 5,000 members: {trips}");
     drop((askers, crowd));
 
@@ -371,14 +386,7 @@ fn attack_figures() {
             })
         })
         .collect();
-    let mut senders: Vec<Client> = (0..SENDERS)
-        .map(|n| Client::join(addr, &format!("sender{n}")))
-        .collect();
-    let padding = "z".repeat(2000);
-    for (n, sender) in senders.iter_mut().enumerate() {
-        let burst: String = (0..BURST).map(|m| format!("{n}.{m} {padding}\n")).collect();
-        sender.send_raw(burst.as_bytes());
-    }
+    let _senders = legal_bursts(addr, SENDERS, BURST);
     let dropped = readers
         .into_iter()
         .map(|reader| reader.join().unwrap_or(false))

@@ -339,15 +339,7 @@ fn a_ban_keeps_the_name_and_the_address_out_until_lifted() {
     );
     assert_eq!(w.store.sanctions, ["ban mallory None"]);
     // The same address comes back: refused before any nickname.
-    w.hub.connect(
-        ClientId(1),
-        Peer {
-            addr: address(1),
-            telnet: false,
-        },
-        w.now,
-        &mut w.out,
-    );
+    w.connect(1);
     assert_eq!(
         w.take(1),
         ["!!! you are banned from this server until lifted"]

@@ -181,15 +181,7 @@ fn kicks_bans_and_mutes_from_elsewhere_apply_here() {
         Some("ban bob None"),
         "sent on again, with the address only this server knew"
     );
-    w.hub.connect(
-        ClientId(1),
-        Peer {
-            addr: address(1),
-            telnet: false,
-        },
-        w.now,
-        &mut w.out,
-    );
+    w.connect(1);
     assert_eq!(
         w.take(1),
         ["!!! you are banned from this server until lifted"]
