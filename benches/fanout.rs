@@ -39,6 +39,7 @@ fn server(backend: Backend) -> ServerHandle {
         max_clients: 20_000,
         history: 0,
         db: Location::Memory,
+        http: None,
         ..Config::default()
     };
     server::start(backend, config).expect("the server starts")

@@ -24,6 +24,7 @@ fn config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         db: Location::Memory,
+        http: None,
         ..Config::default()
     }
 }
