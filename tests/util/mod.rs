@@ -6,6 +6,7 @@
 
 pub mod redis;
 pub mod tls;
+pub mod web;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

@@ -49,9 +49,11 @@ impl WebSocketInput {
         }
     }
 
-    /// Bytes set aside, to read before the socket's.
+    /// Bytes set aside, to read before the socket's (none, but an event still to take,
+    /// when the client was paused right at the end of a message).
     pub fn take_set_aside(&mut self) -> Option<Vec<u8>> {
-        (!self.set_aside.is_empty()).then(|| std::mem::take(&mut self.set_aside))
+        (!self.set_aside.is_empty() || self.decoder.has_pending())
+            .then(|| std::mem::take(&mut self.set_aside))
     }
 
     /// Frames from client `id`: text to the chat core (each message ends a line), pings

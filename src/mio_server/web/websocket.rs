@@ -112,6 +112,14 @@ impl Decoder {
         }
     }
 
+    /// True if a frame is complete but its event not yet taken (the caller stopped at the
+    /// event before): [`Decoder::next`] has it, even with no more input.
+    pub fn has_pending(&self) -> bool {
+        self.frame
+            .as_ref()
+            .is_some_and(|frame| frame.remaining == 0)
+    }
+
     /// Takes header bytes from `input`; starts the frame once the header is complete.
     fn read_header(&mut self, input: &mut &mut [u8]) -> Result<(), Failure> {
         let take = (MAX_HEADER - self.header_len).min(input.len());

@@ -142,3 +142,17 @@ fn pongs_are_ignored_and_server_frames_are_unmasked() {
         [0x88, 2, 0x03, 0xeb]
     );
 }
+
+#[test]
+fn a_complete_frame_left_untaken_is_still_there_with_no_more_input() {
+    let mut bytes = text("hi");
+    let mut decoder = Decoder::default();
+    let mut input = &mut bytes[..];
+    assert_eq!(decoder.next(&mut input).unwrap(), Some(Event::Text(b"hi")));
+    assert!(input.is_empty());
+    assert!(decoder.has_pending(), "the message's end is still to take");
+    let mut nothing: [u8; 0] = [];
+    let mut input = &mut nothing[..];
+    assert_eq!(decoder.next(&mut input).unwrap(), Some(Event::MessageEnd));
+    assert!(!decoder.has_pending());
+}
