@@ -192,6 +192,29 @@ fn websocket_clients_obey_the_limits() {
     }
 }
 
+/// A client that pastes more than its burst and closes at once: every line arrives, paced,
+/// before the room sees it leave.
+#[test]
+fn a_close_after_a_paced_paste_waits_for_the_paste() {
+    let (server, web) = web_server(Config {
+        rate_limit: 10,
+        ..web_config()
+    });
+    let mut nc = Client::join(server.local_addr(), "tom");
+    let mut paster = WsClient::join(web, "wendy");
+    nc.line_where(|line| line.contains("wendy") && line.contains("joined"));
+    let block: Vec<String> = (0..25).map(|n| format!("line {n}")).collect();
+    for line in &block {
+        paster.send(line);
+    }
+    paster.socket().close(None).expect("send a close");
+    for line in &block {
+        let got = nc.line_where(|got| got.starts_with("wendy"));
+        assert_eq!(got, format!("wendy: {line}"), "whole and in order");
+    }
+    nc.line_where(|line| line.contains("wendy") && line.contains("left"));
+}
+
 /// A WebSocket client that never reads is dropped at --max-outbuf, and the room goes on.
 #[test]
 fn a_websocket_client_that_never_reads_is_dropped() {

@@ -17,6 +17,8 @@ pub mod websocket;
 
 use std::time::{Duration, Instant};
 
+use tungstenite::protocol::frame::coding::CloseCode;
+
 use super::codec::Codec;
 use super::connections::Connections;
 use super::timers::Deadline;
@@ -32,12 +34,14 @@ use websocket::{Decoder, Event};
 /// and a slow-loris client holds its connection no longer than this.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A WebSocket client's codec: the frame reader, and the bytes it has not read yet because
-/// the chat core paused the client (at most one read's worth, as the core holds for others).
+/// A WebSocket client's codec: the frame reader, what the client sent right after its
+/// request (read first), and a close that must wait until the core takes the client's held
+/// text.
 #[derive(Debug, Default)]
 pub struct WebSocketInput {
     decoder: Decoder,
-    set_aside: Vec<u8>,
+    early: Vec<u8>,
+    close_pending: Option<CloseCode>,
 }
 
 impl WebSocketInput {
@@ -45,41 +49,63 @@ impl WebSocketInput {
     pub fn new(early: Vec<u8>) -> Self {
         WebSocketInput {
             decoder: Decoder::default(),
-            set_aside: early,
+            early,
+            close_pending: None,
         }
     }
 
-    /// Bytes set aside, to read before the socket's (none, but an event still to take,
-    /// when the client was paused right at the end of a message).
+    /// Input to take before the socket's: the early bytes, or (as no bytes) the close
+    /// that waited.
     pub fn take_set_aside(&mut self) -> Option<Vec<u8>> {
-        (!self.set_aside.is_empty() || self.decoder.has_pending())
-            .then(|| std::mem::take(&mut self.set_aside))
+        (!self.early.is_empty() || self.close_pending.is_some())
+            .then(|| std::mem::take(&mut self.early))
     }
 
-    /// Frames from client `id`: text to the chat core (each message ends a line), pings
-    /// answered, a close answered and the client let go; a protocol error closes with its
-    /// code. When the core pauses the client, the rest is set aside.
+    /// Frames read from client `id`. Their text is gathered in place, each message ending
+    /// in a newline, and handed to the chat core at once (so that a burst of messages is
+    /// one input, batched like a TCP client's lines); pings are answered; a close is
+    /// answered and the client let go, once the core has taken the text before it; a
+    /// protocol error closes with its code. When the core pauses the client, it holds the
+    /// rest of this read, as for any client, and the loop reads no more.
     pub fn input(
         &mut self,
         id: ClientId,
-        mut bytes: &mut [u8],
+        bytes: &mut [u8],
         now: Instant,
         hub: &mut Hub,
         conns: &mut Connections,
     ) -> Flow {
+        if let Some(code) = self.close_pending.take() {
+            return closed(id, code, now, hub, conns);
+        }
+        let mut text = Text {
+            flow: Flow::Continue,
+            end: 0,
+        };
+        let mut at = 0;
         loop {
-            let flow = match self.decoder.next(&mut bytes) {
-                Ok(None) => return Flow::Continue,
-                Ok(Some(Event::Text(text))) => hub.receive(id, text, now, conns),
-                Ok(Some(Event::MessageEnd)) => hub.receive(id, b"\n", now, conns),
-                Ok(Some(Event::Ping(payload))) => {
-                    conns.send_raw(id, websocket::pong(payload));
-                    Flow::Continue
+            match self.decoder.next(bytes, &mut at) {
+                Ok(None) => break,
+                Ok(Some(Event::Text(range))) => {
+                    bytes.copy_within(range.clone(), text.end);
+                    text.end += range.len();
                 }
+                Ok(Some(Event::MessageEnd)) if text.end < at => {
+                    bytes[text.end] = b'\n';
+                    text.end += 1;
+                }
+                Ok(Some(Event::MessageEnd)) => {
+                    text.hand_over(id, bytes, now, hub, conns);
+                    text.flow = then(text.flow, hub.receive(id, b"\n", now, conns));
+                }
+                Ok(Some(Event::Ping(payload))) => conns.send_raw(id, websocket::pong(payload)),
                 Ok(Some(Event::Close(code))) => {
-                    conns.close_websocket(id, code);
-                    hub.end_of_input(id, now, conns);
-                    return Flow::Continue;
+                    text.hand_over(id, bytes, now, hub, conns);
+                    if text.flow == Flow::Paused {
+                        self.close_pending = Some(code);
+                        return Flow::Paused;
+                    }
+                    return closed(id, code, now, hub, conns);
                 }
                 Err(failure) => {
                     log::debug!("client {}: WebSocket closed: {}", id.0, failure.why);
@@ -87,13 +113,58 @@ impl WebSocketInput {
                     hub.disconnect(id, Departure::ConnectionLost, conns);
                     return Flow::Continue;
                 }
-            };
-            if flow == Flow::Paused {
-                self.set_aside.extend_from_slice(bytes);
-                return Flow::Paused;
             }
         }
+        text.hand_over(id, bytes, now, hub, conns);
+        text.flow
     }
+}
+
+/// Text gathered at the front of the read buffer, and how the core took what was handed
+/// over so far.
+struct Text {
+    flow: Flow,
+    end: usize,
+}
+
+impl Text {
+    /// Hands the text gathered so far to the core.
+    fn hand_over(
+        &mut self,
+        id: ClientId,
+        bytes: &[u8],
+        now: Instant,
+        hub: &mut Hub,
+        conns: &mut Connections,
+    ) {
+        if self.end > 0 {
+            self.flow = then(self.flow, hub.receive(id, &bytes[..self.end], now, conns));
+            self.end = 0;
+        }
+    }
+}
+
+/// Paused if either was: once paused, the core holds whatever it is given next.
+fn then(before: Flow, now: Flow) -> Flow {
+    if before == Flow::Paused {
+        Flow::Paused
+    } else {
+        now
+    }
+}
+
+/// Client `id` sent a close with `code`: it is answered with the same code, and the client
+/// leaves.
+fn closed(
+    id: ClientId,
+    code: CloseCode,
+    now: Instant,
+    hub: &mut Hub,
+    conns: &mut Connections,
+) -> Flow {
+    conns.close_websocket(id, code);
+    hub.end_of_input(id, now, conns);
+    Flow::Continue
 }
 
 impl MioServer {

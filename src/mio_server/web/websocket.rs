@@ -1,13 +1,15 @@
 //! A WebSocket client's frames (RFC 6455), read sans-IO: headers parsed by tungstenite,
-//! payloads unmasked in place and handed on as they arrive, so that a connection buffers at
-//! most a frame header (14 bytes) and a control frame's payload (125), never a message. The
-//! chat core bounds the lines (`--max-line`), as for any client.
+//! payloads unmasked in place in the read buffer and handed on (as ranges of it) as they
+//! arrive, so that a connection buffers at most a frame header (14 bytes) and a control
+//! frame's payload (125), never a message. The chat core bounds the lines (`--max-line`), as
+//! for any client.
 //!
 //! Text messages are checked to be UTF-8 across frames and reads; binary messages end the
 //! connection with 1003, protocol errors with 1002, bad UTF-8 with 1007. The server's own
 //! frames are made here too: pongs and close frames (text frames are the outbox's).
 
 use std::io::Cursor;
+use std::ops::Range;
 
 use tungstenite::protocol::frame::coding::{CloseCode, Control, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
@@ -21,9 +23,10 @@ const MAX_CONTROL: u64 = 125;
 
 /// What the client's bytes meant, one piece at a time.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Event<'a> {
-    /// The next bytes of a text message (unmasked, UTF-8 so far).
-    Text(&'a [u8]),
+pub enum Event {
+    /// The next bytes of a text message: where they are in the buffer, unmasked, UTF-8 so
+    /// far.
+    Text(Range<usize>),
     /// The text message is complete.
     MessageEnd,
     /// A ping: answer with a pong carrying this payload.
@@ -72,15 +75,15 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// The next event in `input`, consuming what it used; `Ok(None)` once all of `input` is
-    /// used and no event is complete.
-    pub fn next<'a>(&mut self, input: &mut &'a mut [u8]) -> Result<Option<Event<'a>>, Failure> {
+    /// The next event in `buf` from `at` on, moving `at` past what it used; `Ok(None)` once
+    /// all of `buf` is used and no event is complete. Payloads are unmasked where they are.
+    pub fn next(&mut self, buf: &mut [u8], at: &mut usize) -> Result<Option<Event>, Failure> {
         loop {
             let Some(frame) = &mut self.frame else {
-                if input.is_empty() {
+                if *at == buf.len() {
                     return Ok(None);
                 }
-                self.read_header(input)?;
+                *at += self.read_header(&buf[*at..])?;
                 continue;
             };
             if frame.remaining == 0 {
@@ -90,12 +93,14 @@ impl Decoder {
                     None => continue,
                 }
             }
-            if input.is_empty() {
+            let left = buf.len() - *at;
+            if left == 0 {
                 return Ok(None);
             }
-            let take = usize::try_from(frame.remaining).map_or(input.len(), |r| r.min(input.len()));
-            let (chunk, rest) = std::mem::take(input).split_at_mut(take);
-            *input = rest;
+            let take = usize::try_from(frame.remaining).map_or(left, |r| r.min(left));
+            let range = *at..*at + take;
+            *at += take;
+            let chunk = &mut buf[range.clone()];
             for (index, byte) in chunk.iter_mut().enumerate() {
                 *byte ^= frame.mask[(frame.read as usize + index) % 4];
             }
@@ -108,20 +113,13 @@ impl Decoder {
             if !self.utf8.feed(chunk) {
                 return fail(CloseCode::Invalid, "a text message that is not UTF-8");
             }
-            return Ok(Some(Event::Text(chunk)));
+            return Ok(Some(Event::Text(range)));
         }
     }
 
-    /// True if a frame is complete but its event not yet taken (the caller stopped at the
-    /// event before): [`Decoder::next`] has it, even with no more input.
-    pub fn has_pending(&self) -> bool {
-        self.frame
-            .as_ref()
-            .is_some_and(|frame| frame.remaining == 0)
-    }
-
     /// Takes header bytes from `input`; starts the frame once the header is complete.
-    fn read_header(&mut self, input: &mut &mut [u8]) -> Result<(), Failure> {
+    /// Returns how many bytes of `input` it used.
+    fn read_header(&mut self, input: &[u8]) -> Result<usize, Failure> {
         let take = (MAX_HEADER - self.header_len).min(input.len());
         self.header[self.header_len..self.header_len + take].copy_from_slice(&input[..take]);
         let mut cursor = Cursor::new(&self.header[..self.header_len + take]);
@@ -131,13 +129,12 @@ impl Decoder {
         };
         let Some((header, length)) = parsed else {
             self.header_len += take;
-            *input = &mut std::mem::take(input)[take..];
-            return Ok(());
+            return Ok(take);
         };
         let used = cursor.position() as usize - self.header_len;
-        *input = &mut std::mem::take(input)[used..];
         self.header_len = 0;
-        self.start(header, length)
+        self.start(header, length)?;
+        Ok(used)
     }
 
     /// Checks a new frame's header against the protocol and what came before.
@@ -181,7 +178,7 @@ impl Decoder {
     }
 
     /// The event a frame makes once all its payload is read, if any.
-    fn finish(&mut self, frame: Current) -> Result<Option<Event<'static>>, Failure> {
+    fn finish(&mut self, frame: Current) -> Result<Option<Event>, Failure> {
         match frame.opcode {
             OpCode::Data(_) if frame.is_final => {
                 if !self.utf8.is_complete() {
