@@ -5,11 +5,18 @@
 //! line's own bytes: the shared buffer is not copied per recipient, each recipient only gets
 //! a 2-4 byte header (10 past 64 KiB) in front of it, made when the outbox is flushed.
 
-use std::io::Cursor;
+use std::collections::HashMap;
 use std::ops::Range;
 
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 use tungstenite::protocol::frame::FrameHeader;
+
+use crate::protocol::Line;
+
+/// Lines whose frames are kept at most: a flush pass sends the same lines (a batch per
+/// sender that spoke) to every member of a room, one outbox after another; past this many,
+/// the cache starts again empty.
+const FRAMED_LINES: usize = 256;
 
 /// Longest header of an unmasked frame: two bytes and a 64-bit length.
 const MAX_HEADER: usize = 10;
@@ -50,13 +57,12 @@ impl Header {
             opcode: OpCode::Data(Data::Text),
             ..FrameHeader::default()
         };
-        let mut cursor = Cursor::new([0; MAX_HEADER]);
+        let mut bytes = [0; MAX_HEADER];
+        let mut rest = &mut bytes[..];
         // Ten bytes hold any unmasked header, so formatting into them cannot fail.
-        let _ = header.format(payload_len as u64, &mut cursor);
-        Header {
-            len: cursor.position() as u8,
-            bytes: cursor.into_inner(),
-        }
+        let _ = header.format(payload_len as u64, &mut rest);
+        let len = (MAX_HEADER - rest.len()) as u8;
+        Header { bytes, len }
     }
 
     /// Its bytes.
@@ -111,6 +117,37 @@ impl Iterator for TextFrames<'_> {
     }
 }
 
+/// The WebSocket frames of the last few short lines flushed, so that a line fanned out to
+/// a thousand WebSocket clients is framed once, and each recipient's write copies its
+/// frames in one piece, as a plain client's write copies the line. One cache serves the
+/// whole loop (it belongs to the gather buffer).
+#[derive(Debug, Default)]
+pub struct FramedLines {
+    /// By the address of the line's buffer: the line (held, so that the address cannot be
+    /// another line's while it is here) and its frames back to back.
+    entries: HashMap<usize, (Line, Vec<u8>)>,
+}
+
+impl FramedLines {
+    /// The frames of `line`, made now unless they were made lately.
+    pub fn frames_of(&mut self, line: &Line) -> &[u8] {
+        let key = line.as_bytes().as_ptr() as usize;
+        if self.entries.len() >= FRAMED_LINES && !self.entries.contains_key(&key) {
+            self.entries.clear();
+        }
+        let (_, frames) = self.entries.entry(key).or_insert_with(|| {
+            let bytes = line.as_bytes();
+            let mut frames = Vec::with_capacity(Framing::WebSocket.wire_len(bytes));
+            for frame in TextFrames::new(bytes) {
+                frames.extend_from_slice(frame.header.as_bytes());
+                frames.extend_from_slice(&bytes[frame.payload]);
+            }
+            (line.clone(), frames)
+        });
+        frames
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +172,25 @@ mod tests {
         assert_eq!(Framing::Lines.wire_len(bytes), bytes.len());
         let tail: Vec<_> = TextFrames::new(b"x\ny").map(|f| f.payload).collect();
         assert_eq!(tail, [0..1, 2..3]);
+    }
+
+    #[test]
+    fn a_line_is_framed_once_while_it_is_among_the_last_few() {
+        let mut encoder = crate::protocol::wire::Encoder::default();
+        let line = encoder.encode(format_args!("a: hi"));
+        let mut cache = FramedLines::default();
+        assert_eq!(cache.frames_of(&line), b"\x81\x05a: hi");
+        let first = cache.frames_of(&line).as_ptr();
+        assert_eq!(cache.frames_of(&line.clone()).as_ptr(), first, "made once");
+        let same_bytes = encoder.encode(format_args!("a: hi"));
+        assert_ne!(
+            cache.frames_of(&same_bytes).as_ptr(),
+            first,
+            "another buffer"
+        );
+        for n in 0..FRAMED_LINES + 5 {
+            cache.frames_of(&encoder.encode(format_args!("{n}")));
+        }
+        assert!(cache.entries.len() <= FRAMED_LINES, "bounded");
     }
 }

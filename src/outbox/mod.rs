@@ -29,7 +29,7 @@ use std::io::{self, IoSlice, Write};
 
 use crate::protocol::Line;
 pub use framing::Framing;
-use framing::TextFrames;
+use framing::{FramedLines, TextFrames};
 
 /// Most pieces in one `writev` (Linux allows 1024); a small stack array.
 const MAX_IOVECS: usize = 64;
@@ -43,6 +43,8 @@ const GATHER_BYTES: usize = 64 * 1024;
 #[derive(Debug, Default)]
 pub struct Gather {
     bytes: Vec<u8>,
+    /// WebSocket frames of lines lately flushed.
+    framed: FramedLines,
 }
 
 /// One piece of a write: a stretch of the gather buffer, or a stretch of a queued buffer.
@@ -207,7 +209,7 @@ impl Outbox {
                 return Ok(Flushed::BudgetSpent);
             }
             let mut pieces = [Piece::Gathered { start: 0, end: 0 }; MAX_IOVECS];
-            let count = self.plan(&mut pieces, gather);
+            let (count, whole) = self.plan(&mut pieces, gather);
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             for (piece, slice) in pieces[..count].iter().zip(slices.iter_mut()) {
                 *slice = IoSlice::new(match *piece {
@@ -220,7 +222,7 @@ impl Outbox {
             match out.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
-                    self.consume(written);
+                    self.consume(written, whole);
                     written_total += written;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
@@ -237,23 +239,33 @@ impl Outbox {
 
     /// Lays out the next write: consecutive short stretches copied into `gather` (frame
     /// headers always), long ones referenced where they are. Returns how many pieces of
-    /// `pieces` it filled.
-    fn plan(&self, pieces: &mut [Piece; MAX_IOVECS], gather: &mut Gather) -> usize {
+    /// `pieces` it filled, and which entries it holds whole.
+    fn plan(&self, pieces: &mut [Piece; MAX_IOVECS], gather: &mut Gather) -> (usize, Whole) {
         let mut plan = Plan {
             pieces,
             count: 0,
             open: None,
             gather,
+            planned: 0,
+            whole: Whole::default(),
         };
         plan.gather.bytes.clear();
         for (index, queued) in self.lines.iter().enumerate() {
             let mut skip = if index == 0 { self.offset } else { 0 };
             let bytes = queued.buffer().as_bytes();
             let framed = matches!(queued, Queued::Lines(_)) && self.framing == Framing::WebSocket;
+            if framed && skip == 0 && bytes.len() < GATHER_BELOW {
+                if !plan.copy_frames_of(queued.buffer()) {
+                    break;
+                }
+                plan.whole_through(index);
+                continue;
+            }
             if !framed {
                 if !plan.refer(index, bytes, skip..bytes.len()) {
                     break;
                 }
+                plan.whole_through(index);
                 continue;
             }
             for frame in TextFrames::new(bytes) {
@@ -265,7 +277,7 @@ impl Outbox {
                 }
                 let payload = if skip < header.len() {
                     if !plan.copy(&header[skip..]) {
-                        return plan.count;
+                        return (plan.count, plan.whole);
                     }
                     frame.payload
                 } else {
@@ -273,11 +285,12 @@ impl Outbox {
                 };
                 skip = 0;
                 if !plan.refer(index, bytes, payload) {
-                    return plan.count;
+                    return (plan.count, plan.whole);
                 }
             }
+            plan.whole_through(index);
         }
-        plan.count
+        (plan.count, plan.whole)
     }
 
     /// Drops everything queued (the connection is being dropped).
@@ -288,8 +301,16 @@ impl Outbox {
         };
     }
 
-    /// Forgets `written` wire bytes from the front of the queue.
-    fn consume(&mut self, mut written: usize) {
+    /// Forgets `written` wire bytes from the front of the queue, of a write planned with
+    /// `whole` (what it held whole is dropped without measuring it again).
+    fn consume(&mut self, mut written: usize, whole: Whole) {
+        if written >= whole.bytes {
+            for queued in self.lines.drain(..whole.entries) {
+                self.queued_bytes -= queued.buffer().len();
+            }
+            self.offset = 0;
+            written -= whole.bytes;
+        }
         while let Some(first) = self.lines.front() {
             let left_in_first = first.wire_len(self.framing) - self.offset;
             if written < left_in_first {
@@ -304,16 +325,34 @@ impl Outbox {
     }
 }
 
+/// The first entries a write holds whole (what was left of them), and their wire bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Whole {
+    entries: usize,
+    bytes: usize,
+}
+
 /// A write being laid out: the pieces so far, and the gathered piece short stretches are
-/// being appended to (its index and start), if the last piece is one.
+/// being appended to (its index and start), if the last piece is one; the bytes planned, and
+/// the entries planned whole.
 struct Plan<'a> {
     pieces: &'a mut [Piece; MAX_IOVECS],
     count: usize,
     open: Option<(usize, usize)>,
     gather: &'a mut Gather,
+    planned: usize,
+    whole: Whole,
 }
 
 impl Plan<'_> {
+    /// Entry `index` is planned to its end.
+    fn whole_through(&mut self, index: usize) {
+        self.whole = Whole {
+            entries: index + 1,
+            bytes: self.planned,
+        };
+    }
+
     /// Adds `range` of queued buffer `index` (whose bytes are `bytes`): copied if short,
     /// referenced if long. False if the write is full.
     fn refer(&mut self, index: usize, bytes: &[u8], range: std::ops::Range<usize>) -> bool {
@@ -326,6 +365,7 @@ impl Plan<'_> {
         if self.count == MAX_IOVECS {
             return false;
         }
+        self.planned += range.len();
         self.pieces[self.count] = Piece::Line {
             index,
             start: range.start,
@@ -339,14 +379,43 @@ impl Plan<'_> {
     /// Copies `bytes` into the gather buffer, extending the last piece if it is gathered.
     /// False if the write is full.
     fn copy(&mut self, bytes: &[u8]) -> bool {
-        if self.gather.bytes.len() + bytes.len() > GATHER_BYTES
-            || (self.open.is_none() && self.count == MAX_IOVECS)
-        {
+        if !self.has_room(bytes.len()) {
             return false;
         }
         let start = self.gather.bytes.len();
         self.gather.bytes.extend_from_slice(bytes);
+        self.gathered(start);
+        true
+    }
+
+    /// Copies the WebSocket frames of `line` (made once for all its recipients) into the
+    /// gather buffer, as [`Plan::copy`] does. False if the write is full.
+    fn copy_frames_of(&mut self, line: &Line) -> bool {
+        let Gather { bytes, framed } = &mut *self.gather;
+        let frames = framed.frames_of(line);
+        if !fits(bytes.len() + frames.len(), self.open.is_some(), self.count) {
+            return false;
+        }
+        let start = bytes.len();
+        bytes.extend_from_slice(frames);
+        self.gathered(start);
+        true
+    }
+
+    /// True if `len` more bytes can be gathered into this write.
+    fn has_room(&self, len: usize) -> bool {
+        fits(
+            self.gather.bytes.len() + len,
+            self.open.is_some(),
+            self.count,
+        )
+    }
+
+    /// Bytes from `start` to the end of the gather buffer were just gathered: they extend
+    /// the last piece if it is gathered, or make a new one.
+    fn gathered(&mut self, start: usize) {
         let end = self.gather.bytes.len();
+        self.planned += end - start;
         match self.open {
             Some((last, first_start)) => {
                 self.pieces[last] = Piece::Gathered {
@@ -360,6 +429,11 @@ impl Plan<'_> {
                 self.count += 1;
             }
         }
-        true
     }
+}
+
+/// True if a write may gather `gathered` bytes in all, with `count` pieces so far, the last
+/// one gathered (`open`) or not.
+fn fits(gathered: usize, open: bool, count: usize) -> bool {
+    gathered <= GATHER_BYTES && (open || count < MAX_IOVECS)
 }

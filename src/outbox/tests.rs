@@ -121,7 +121,7 @@ fn short_lines_are_gathered_and_long_ones_written_in_place() {
     let mut outbox = outbox_with(&["a", "b", &long, "c"]);
     let mut pieces = [Piece::Gathered { start: 0, end: 0 }; MAX_IOVECS];
     let mut gather = Gather::default();
-    assert_eq!(outbox.plan(&mut pieces, &mut gather), 3);
+    assert_eq!(outbox.plan(&mut pieces, &mut gather).0, 3);
     assert!(matches!(pieces[0], Piece::Gathered { start: 0, end: 4 }));
     assert!(matches!(
         pieces[1],
