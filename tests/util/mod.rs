@@ -80,7 +80,8 @@ pub struct ChildServer {
 
 /// The real binary as a user would start it, on an ephemeral port with `backend` and
 /// `extra_args` (and a store in memory unless they name one, or Redis; no web listener
-/// unless they ask for one, since its default port would collide), logging at info.
+/// unless they ask for one, since its default port would collide: a backend without the
+/// web gets no flag, and so starts as a user would start it), logging at info.
 pub fn binary(backend: Backend, extra_args: &[&str]) -> Command {
     binary_on(backend, "127.0.0.1:0", extra_args)
 }
@@ -92,7 +93,7 @@ pub fn binary_on(backend: Backend, addr: &str, extra_args: &[&str]) -> Command {
     if !extra_args.contains(&"--db") && !extra_args.contains(&"--redis") {
         command.args(["--db", ":memory:"]);
     }
-    if !extra_args.contains(&"--http-addr") {
+    if backend.serves_web() && !extra_args.contains(&"--http-addr") {
         command.args(["--http-addr", "off"]);
     }
     command.args(extra_args);
