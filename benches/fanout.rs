@@ -55,6 +55,7 @@ fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> 
         sources: 0,
         tag,
         tls: false,
+        websocket: false,
         dialect: Dialect::Chat,
     };
     Swarm::connect(&config).expect("the swarm connects")

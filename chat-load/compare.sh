@@ -19,7 +19,7 @@ ulimit -n "$(ulimit -Hn)"
 measure() {
     local backend=$1
     shift
-    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 2>/dev/null &
+    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 2>/dev/null &
     local server=$!
     sleep 0.5
     "$LOAD" --addr "127.0.0.1:$PORT" --server-pid "$server" "$@" 2>/dev/null || echo "failed: $*"

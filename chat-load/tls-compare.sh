@@ -44,7 +44,7 @@ start() {
         ;;
     chat)
         $ON_SERVER_CORE "$SERVER" --backend mio --addr "127.0.0.1:$PORT" --tls-addr "127.0.0.1:$TLS_PORT" \
-            --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+            --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" --http-addr off \
             --rate-limit 0 --max-clients 30000 --db :memory: 2>/dev/null &
         ;;
     *)

@@ -78,7 +78,7 @@ impl Worker {
                 let peer = Peer::connect(
                     server.addr,
                     source,
-                    (server.tls.as_ref(), server.dialect),
+                    (server.tls.as_ref(), server.websocket, server.dialect),
                     role,
                     nick,
                     worker.shared.senders,
