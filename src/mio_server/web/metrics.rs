@@ -44,25 +44,14 @@ impl Snapshot {
     }
 }
 
-/// A counter named `name` (the encoder adds `_total`).
-fn counter(
+/// One metric without labels, named `name` (a counter's name gets `_total` from the
+/// encoder).
+fn single(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
-    value: u64,
+    metric: &impl EncodeMetric,
 ) -> Result<(), std::fmt::Error> {
-    let metric = ConstCounter::new(value);
-    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
-}
-
-/// A gauge named `name`.
-fn gauge(
-    encoder: &mut DescriptorEncoder<'_>,
-    name: &str,
-    help: &str,
-    value: u64,
-) -> Result<(), std::fmt::Error> {
-    let metric = ConstGauge::new(value);
     metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
 }
 
@@ -79,23 +68,23 @@ impl Collector for Snapshot {
             ConstGauge::new(*open).encode(family.encode_family(&labels)?)?;
         }
         let registered = u64::try_from(self.registered).unwrap_or(u64::MAX);
-        gauge(
+        single(
             &mut encoder,
             "chat_clients_registered",
             "Clients with a nickname.",
-            registered,
+            &ConstGauge::new(registered),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_lines_received",
             "Lines taken from clients.",
-            self.core.lines_received,
+            &ConstCounter::new(self.core.lines_received),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_deliveries",
             "Lines (or batches of lines) queued for a client.",
-            self.looped.deliveries,
+            &ConstCounter::new(self.looped.deliveries),
         )?;
         let mut family = encoder.encode_descriptor(
             "chat_disconnects",
@@ -107,42 +96,42 @@ impl Collector for Snapshot {
             let labels = [("reason", reason.label())];
             ConstCounter::new(count).encode(family.encode_family(&labels)?)?;
         }
-        counter(
+        single(
             &mut encoder,
             "chat_bytes_received",
             "Bytes read from clients (after TLS).",
-            self.looped.bytes_in,
+            &ConstCounter::new(self.looped.bytes_in),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_bytes_sent",
             "Bytes clients' sockets took (before TLS).",
-            self.looped.bytes_out,
+            &ConstCounter::new(self.looped.bytes_out),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_login_failures",
             "Wrong passwords.",
-            self.core.login_failures,
+            &ConstCounter::new(self.core.login_failures),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_tls_handshakes_failed",
             "TLS handshakes that failed or timed out.",
-            self.looped.tls_handshakes_failed,
+            &ConstCounter::new(self.looped.tls_handshakes_failed),
         )?;
         let queued = u64::try_from(self.store.queued).unwrap_or(u64::MAX);
-        gauge(
+        single(
             &mut encoder,
             "chat_store_queue_depth",
             "Requests waiting for the store.",
-            queued,
+            &ConstGauge::new(queued),
         )?;
-        counter(
+        single(
             &mut encoder,
             "chat_store_dropped_records",
             "Messages not kept because the store could not keep up.",
-            self.store.dropped,
+            &ConstCounter::new(self.store.dropped),
         )?;
         let passes = &self.looped.passes;
         let buckets: Vec<(f64, u64)> = PASS_BOUNDS_MICROS
