@@ -21,7 +21,7 @@ LOAD="taskset -c 1 target/release/chat-load"
 ON_SERVER_CORE="taskset -c 0"
 ulimit -n "$(ulimit -Hn)"
 
-# Starts the server; sets SERVER_PID.
+# Starts the chat server (the only kind here); sets SERVER_PID.
 start() {
     $ON_SERVER_CORE "$SERVER" --backend mio --addr "127.0.0.1:$PORT" --http-addr "127.0.0.1:$WEB_PORT" \
         --rate-limit 0 --max-clients 30000 --db :memory: 2>/dev/null &
@@ -29,24 +29,8 @@ start() {
     sleep 0.5
 }
 
-stop() {
-    kill -INT "$SERVER_PID"
-    wait "$SERVER_PID" || true
-    sleep 1
-}
-
-# Runs chat-load with "$@" against a fresh server, on port $1; prints its table.
-measure() {
-    local port=$1
-    shift
-    start
-    $LOAD --addr "127.0.0.1:$port" --server-pid "$SERVER_PID" "$@" 2>/dev/null || echo "failed: $*"
-    stop
-}
-
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# stop, measure KIND PORT ARGS..., field, median, ratio.
+source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 
@@ -56,8 +40,8 @@ fanout=(fanout --clients 1000 --senders 16 --window 4 --duration "$SECONDS_PER_R
 for round in $(seq "$ROUNDS"); do
     for setup in plain ws; do
         case $setup in
-        plain) out=$(measure "$PORT" "${fanout[@]}") ;;
-        ws) out=$(measure "$WEB_PORT" --ws "${fanout[@]}") ;;
+        plain) out=$(measure chat "$PORT" "${fanout[@]}") ;;
+        ws) out=$(measure chat "$WEB_PORT" --ws "${fanout[@]}") ;;
         esac
         lost=$(echo "$out" | field lost)
         [ "$lost" = 0 ] || echo "warning: $setup lost $lost lines" >&2
@@ -81,8 +65,8 @@ echo "|---|---|---|"
 idle=(idle --connections 10000 --sources 2 --broadcasts 5)
 for setup in plain ws; do
     case $setup in
-    plain) out=$(measure "$PORT" "${idle[@]}") ;;
-    ws) out=$(measure "$WEB_PORT" --ws "${idle[@]}") ;;
+    plain) out=$(measure chat "$PORT" "${idle[@]}") ;;
+    ws) out=$(measure chat "$WEB_PORT" --ws "${idle[@]}") ;;
     esac
     echo "| $setup | $(echo "$out" | field server_bytes_per_connection) | $(echo "$out" | field broadcast_ms_median) |"
 done
