@@ -1,6 +1,7 @@
 //! The chat page in a real browser (headless Chromium, through the DevTools protocol),
 //! against the real server: a page and an `nc`-style client chat both ways, hostile text is
-//! shown as text, rooms and members follow the chat, and the page reconnects by itself
+//! shown as text, rooms and members follow the chat, reading back is not interrupted, and
+//! the page reconnects by itself
 //! after a restart, asking for the password its nickname needs. One browser at a time: two
 //! cores do not run two Chromiums and a server well.
 
@@ -11,6 +12,7 @@ mod util;
 
 use std::sync::Mutex;
 
+use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
 use browser::Page;
@@ -28,7 +30,13 @@ const DESKTOP: (u32, u32) = (1100, 700);
 #[test]
 fn a_page_and_a_terminal_chat_both_ways_and_hostile_text_stays_text() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let server = start(Backend::Mio, web_config());
+    let server = start(
+        Backend::Mio,
+        Config {
+            rate_limit: 0,
+            ..web_config()
+        },
+    );
     let page = Page::open(server.http_addr().expect("a web listener"), DESKTOP);
     page.wait_for_line("What is your nickname?");
     page.wait_for("the input focused", "document.activeElement.id === 'input'");
@@ -59,6 +67,28 @@ fn a_page_and_a_terminal_chat_both_ways_and_hostile_text_stays_text() {
         page.eval("document.querySelectorAll('#log img, #log script').length"),
         "0"
     );
+    for n in 0..60 {
+        tom.send(&format!("filler {n}"));
+    }
+    page.wait_for_line("filler 59");
+    let at_end = "(() => { const l = document.querySelector('#log'); \
+                  return l.scrollHeight - l.scrollTop - l.clientHeight < 40; })()";
+    page.wait_for("the log scrolled to its end", at_end);
+    page.eval("document.querySelector('#log').scrollTop = 0");
+    tom.send("said while wendy reads back");
+    page.wait_for_line("said while wendy reads back");
+    page.wait_for(
+        "the new-messages marker",
+        "!document.querySelector('#more').hidden",
+    );
+    assert_eq!(
+        page.eval("document.querySelector('#log').scrollTop"),
+        "0",
+        "no jump while reading back"
+    );
+    page.click("#more");
+    page.wait_for("the marker gone", "document.querySelector('#more').hidden");
+    page.wait_for("the log back at its end", at_end);
     tom.send("/join #rust");
     page.wait_for_line("tom left #lobby");
     page.type_line("/rooms");

@@ -59,8 +59,9 @@ impl Codec {
         }
     }
 
-    /// Input the codec set aside when the core paused the client, to be read before the
-    /// socket's once it may go on.
+    /// Input the codec holds, to be read before the socket's once the client may go on: a
+    /// WebSocket's first frames (sent with its request), or its close that waited for the
+    /// core to take the text before it.
     pub fn take_set_aside(&mut self) -> Option<Vec<u8>> {
         match self {
             Codec::WebSocket(socket) => socket.take_set_aside(),
