@@ -1,9 +1,9 @@
 //! The chat page in a real browser (headless Chromium, through the DevTools protocol),
 //! against the real server: a page and an `nc`-style client chat both ways, hostile text is
-//! shown as text, rooms and members follow the chat, reading back is not interrupted, and
-//! the page reconnects by itself
-//! after a restart, asking for the password its nickname needs. One browser at a time: two
-//! cores do not run two Chromiums and a server well.
+//! shown as text, rooms and members follow the chat, reading back is not interrupted, the
+//! page fits a phone and follows dark mode, and it reconnects by itself after a restart,
+//! asking for the password its nickname needs. One browser at a time: two cores do not run
+//! two Chromiums and a server well.
 
 #[path = "util/browser.rs"]
 mod browser;
@@ -24,6 +24,8 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// The size of a laptop's window.
 const DESKTOP: (u32, u32) = (1100, 700);
+/// The size of a phone's screen, in CSS pixels.
+const PHONE: (u32, u32) = (390, 800);
 
 /// A page and a terminal user chat both ways; what the terminal user says is on the page,
 /// what the page says reaches the terminal; markup from the network stays text.
@@ -162,4 +164,35 @@ fn the_page_reconnects_after_a_restart_and_asks_for_the_password() {
     page.wait_for_line("tom: welcome back");
     page.type_line("thanks");
     tom.expect("wendy: thanks");
+}
+
+/// On a phone-sized screen nothing runs off the side and the room panel folds away behind
+/// a button; a device in dark mode gets the dark colours.
+#[test]
+fn the_page_fits_a_phone_and_follows_dark_mode() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let server = start(Backend::Mio, web_config());
+    let page = Page::open(server.http_addr().expect("a web listener"), PHONE);
+    page.type_line("wendy");
+    page.wait_for_line("Welcome, wendy!");
+    let mut tom = Client::join(server.local_addr(), "tom");
+    tom.send(&format!("a long word: {}", "x".repeat(300)));
+    page.wait_for_line("a long word");
+    assert_eq!(
+        page.eval("document.documentElement.scrollWidth <= window.innerWidth"),
+        "true",
+        "nothing wider than the screen"
+    );
+    let panel_shown = "getComputedStyle(document.querySelector('#panel')).display !== 'none'";
+    assert_eq!(page.eval(panel_shown), "false", "the panel folded away");
+    page.click("#toggle");
+    page.wait_for("the panel shown", panel_shown);
+    let background = "getComputedStyle(document.body).backgroundColor";
+    let light = page.eval(background);
+    page.prefer_dark();
+    page.wait_for(
+        "the dark background",
+        &format!("{background} !== {}", serde_json::json!(light)),
+    );
+    assert_eq!(page.eval(background), "rgb(21, 21, 24)");
 }

@@ -120,6 +120,20 @@ impl Page {
             .unwrap_or_else(|e| panic!("click {selector}: {e}"));
     }
 
+    /// Makes the page see `prefers-color-scheme: dark`, as on a device set to dark mode.
+    pub fn prefer_dark(&self) {
+        use headless_chrome::protocol::cdp::Emulation::{MediaFeature, SetEmulatedMedia};
+        self.tab
+            .call_method(SetEmulatedMedia {
+                media: None,
+                features: Some(vec![MediaFeature {
+                    name: "prefers-color-scheme".into(),
+                    value: "dark".into(),
+                }]),
+            })
+            .expect("dark mode emulated");
+    }
+
     /// A PNG of what the page shows now.
     pub fn screenshot(&self) -> Vec<u8> {
         self.tab
