@@ -59,6 +59,12 @@ impl Codec {
         }
     }
 
+    /// True while it waits for an HTTP request (a web connection that has asked for nothing
+    /// yet).
+    pub fn awaits_request(&self) -> bool {
+        matches!(self, Codec::Http(_))
+    }
+
     /// Input the codec holds, to be read before the socket's once the client may go on: a
     /// WebSocket's first frames (sent with its request), or its close that waited for the
     /// core to take the text before it.

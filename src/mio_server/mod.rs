@@ -291,14 +291,17 @@ impl MioServer {
             }
         }
         self.hub.shutdown(&mut self.conns);
-        // A client still in its TLS handshake can be told nothing: let it go at once.
-        let handshaking: Vec<usize> = self
+        // A client still in its TLS handshake, or a web client that has not asked for
+        // anything yet, can be told nothing: let it go at once.
+        let untold: Vec<usize> = self
             .conns
             .slab
             .iter()
-            .filter_map(|(key, conn)| conn.io.is_handshaking().then_some(key))
+            .filter_map(|(key, conn)| {
+                (conn.io.is_handshaking() || conn.codec.awaits_request()).then_some(key)
+            })
             .collect();
-        for key in handshaking {
+        for key in untold {
             self.conns.close_now(ClientId(key), self.poll.registry());
         }
         let give_up_at = Instant::now() + SHUTDOWN_FLUSH_LIMIT;

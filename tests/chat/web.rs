@@ -325,3 +325,23 @@ fn the_tokio_reference_refuses_the_web_by_name() {
     let server = ChildServer::spawn(Backend::Tokio, &[]);
     assert!(server.http_addr.is_none());
 }
+
+/// At shutdown a web client that has asked for nothing yet is let go at once, and a
+/// WebSocket client gets the goodbye and a close frame.
+#[test]
+fn shutdown_says_goodbye_over_websocket_and_does_not_wait_for_idle_web_clients() {
+    let (server, web) = web_server(web_config());
+    let mut idle = connect_tcp(web);
+    let mut browser = WsClient::join(web, "wendy");
+    let started = Instant::now();
+    server.stop().expect("a clean stop");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "shutdown waited {:?}",
+        started.elapsed()
+    );
+    browser.line_where(|line| line.contains("shutting down"));
+    assert_eq!(browser.expect_close(), CloseCode::Normal);
+    let mut rest = Vec::new();
+    assert_eq!(idle.read_to_end(&mut rest).expect("closed"), 0);
+}
