@@ -39,6 +39,7 @@ fn server(backend: Backend) -> ServerHandle {
         max_clients: 20_000,
         history: 0,
         db: Location::Memory,
+        http: None,
         ..Config::default()
     };
     server::start(backend, config).expect("the server starts")
@@ -54,6 +55,7 @@ fn swarm(server: &ServerHandle, senders: usize, receivers: usize, tag: char) -> 
         sources: 0,
         tag,
         tls: false,
+        websocket: false,
         dialect: Dialect::Chat,
     };
     Swarm::connect(&config).expect("the swarm connects")

@@ -26,7 +26,7 @@ measure() {
     local backend=$1
     shift
     rm -f "$WORK"/chat.db*
-    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 \
+    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 \
         --db "$WORK/chat.db" 2>/dev/null &
     local server=$!
     sleep 0.5

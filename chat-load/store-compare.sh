@@ -26,21 +26,14 @@ trap 'rm -rf "$WORK"' EXIT
 
 # Starts the server with --db $1; sets SERVER_PID; its log goes to $WORK/server.log.
 start() {
-    "$SERVER" --backend mio --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 --db "$1" \
+    "$SERVER" --backend mio --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 --db "$1" \
         2>"$WORK/server.log" &
     SERVER_PID=$!
     until grep -q "listening on" "$WORK/server.log"; do sleep 0.01; done
 }
 
-stop() {
-    kill -INT "$SERVER_PID"
-    wait "$SERVER_PID" || true
-    sleep 1
-}
-
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# stop, field, median, ratio.
+source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 
@@ -69,10 +62,10 @@ echo "|---|---|---|---|"
 for clients in 100 1000; do
     a=$(echo "${dps[file,$clients]}" | median)
     b=$(echo "${dps[memory,$clients]}" | median)
-    echo "| deliveries/s, C=$clients | $a | $b | $(ratio "$a" "$b") |"
+    echo "| deliveries/s, C=$clients | $a | $b | $(ratio "$a" "$b" 3) |"
     a=$(echo "${cpu[file,$clients]}" | median)
     b=$(echo "${cpu[memory,$clients]}" | median)
-    echo "| server CPU ns per delivery, C=$clients | $a | $b | $(ratio "$a" "$b") |"
+    echo "| server CPU ns per delivery, C=$clients | $a | $b | $(ratio "$a" "$b" 3) |"
 done
 
 # 2. Sustained store throughput.

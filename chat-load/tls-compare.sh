@@ -44,7 +44,7 @@ start() {
         ;;
     chat)
         $ON_SERVER_CORE "$SERVER" --backend mio --addr "127.0.0.1:$PORT" --tls-addr "127.0.0.1:$TLS_PORT" \
-            --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" \
+            --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" --http-addr off \
             --rate-limit 0 --max-clients 30000 --db :memory: 2>/dev/null &
         ;;
     *)
@@ -55,24 +55,8 @@ start() {
     sleep 0.5
 }
 
-stop() {
-    kill -INT "$SERVER_PID"
-    wait "$SERVER_PID" || true
-    sleep 1
-}
-
-# Runs chat-load with "$@" against a fresh server of kind $1 on port $2; prints its table.
-measure() {
-    local kind=$1 port=$2
-    shift 2
-    start "$kind"
-    $LOAD --addr "127.0.0.1:$port" --server-pid "$SERVER_PID" "$@" 2>/dev/null || echo "failed: $kind $*"
-    stop
-}
-
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# stop, measure KIND PORT ARGS..., field, median, ratio.
+source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 echo "redis: $(redis-server --version | cut -d' ' -f3)"

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgGroup, Parser};
 
 use chat_tokio_stream::config::{Config, IdentityFiles, Location, TlsConfig};
 use chat_tokio_stream::server::Backend;
@@ -21,6 +21,7 @@ const DEFAULT_BACKEND: &str = "mio";
 /// pick a nickname and talk. Log verbosity comes from RUST_LOG (default: info).
 #[derive(Debug, Parser)]
 #[command(name = "chat-tokio-stream", version, about)]
+#[command(group(ArgGroup::new("tls_listeners").args(["tls_addr", "https_addr"]).multiple(true)))]
 pub struct Args {
     /// Address to listen on (a name such as localhost is resolved).
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT", value_parser = socket_addr)]
@@ -86,14 +87,25 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = socket_addr)]
     pub tls_addr: Option<SocketAddr>,
 
-    /// The TLS certificate chain (PEM, the server's certificate first); without it and
-    /// --tls-key, a self-signed certificate for localhost and 127.0.0.1 is made at start-up.
-    #[arg(long, value_name = "FILE", requires_all = ["tls_addr", "tls_key"])]
+    /// The TLS certificate chain (PEM, the server's certificate first) of --tls-addr and
+    /// --https-addr; without it and --tls-key, a self-signed certificate for localhost and
+    /// 127.0.0.1 is made at start-up.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_listeners", "tls_key"])]
     pub tls_cert: Option<PathBuf>,
 
     /// The private key of the --tls-cert certificate (PEM).
-    #[arg(long, value_name = "FILE", requires_all = ["tls_addr", "tls_cert"])]
+    #[arg(long, value_name = "FILE", requires_all = ["tls_listeners", "tls_cert"])]
     pub tls_key: Option<PathBuf>,
+
+    /// Serve the chat page, its WebSocket, /metrics and /healthz here (the mio server only);
+    /// `off` serves none [default: 127.0.0.1:8081].
+    #[arg(long, value_name = "HOST:PORT|off", value_parser = web_addr)]
+    pub http_addr: Option<WebAddr>,
+
+    /// Also serve the web over TLS here, with the certificate of --tls-cert and --tls-key, or
+    /// a self-signed one (the mio server only).
+    #[arg(long, value_name = "HOST:PORT", value_parser = socket_addr)]
+    pub https_addr: Option<SocketAddr>,
 
     /// Which server to run: the mio event loop (the product) or the Tokio reference (only in
     /// a build with `--features tokio-impl`, where it is the default).
@@ -120,16 +132,48 @@ impl Args {
             retain_days: u32::try_from(self.retain_days).unwrap_or(u32::MAX),
             operators: self.operators.clone(),
             redis: self.redis.clone(),
-            tls: self.tls_addr.map(|addr| TlsConfig {
-                addr,
-                identity: self
-                    .tls_cert
-                    .clone()
-                    .zip(self.tls_key.clone())
-                    .map(|(cert, key)| IdentityFiles { cert, key }),
-            }),
+            tls: self.tls_addr.map(|addr| self.tls_config(addr)),
+            http: self.web_addr(),
+            https: self.https_addr.map(|addr| self.tls_config(addr)),
         }
     }
+
+    /// A TLS listener on `addr` with the certificate the flags name, if they name one.
+    fn tls_config(&self, addr: SocketAddr) -> TlsConfig {
+        TlsConfig {
+            addr,
+            identity: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .map(|(cert, key)| IdentityFiles { cert, key }),
+        }
+    }
+
+    /// Where to serve the web: where `--http-addr` says; without it, the default address
+    /// for a backend that serves the web, and nowhere for one that does not (so that a
+    /// `tokio-impl` build still starts with no flags).
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        match self.http_addr {
+            Some(WebAddr(addr)) => addr,
+            None if self.backend.serves_web() => Config::default().http,
+            None => None,
+        }
+    }
+}
+
+/// The value of `--http-addr`: an address, or `None` for `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebAddr(pub Option<SocketAddr>);
+
+/// `off`, or an address as [`socket_addr`] reads it.
+fn web_addr(text: &str) -> Result<WebAddr, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(WebAddr(None));
+    }
+    socket_addr(text)
+        .map(|addr| WebAddr(Some(addr)))
+        .map_err(|e| format!("{e}; or off"))
 }
 
 /// A parser for whole numbers from `min` to `max`, whose errors say what is allowed (clap
@@ -214,6 +258,9 @@ mod tests {
         assert_eq!(config.db, expected.db);
         assert_eq!(config.retain_days, expected.retain_days);
         assert_eq!(config.tls, None);
+        assert_eq!(config.https, None);
+        #[cfg(not(feature = "tokio-impl"))]
+        assert_eq!(config.http, expected.http);
         assert!(config.reserved_nicks.is_empty());
     }
 
@@ -255,6 +302,10 @@ mod tests {
             "chain.pem",
             "--tls-key",
             "key.pem",
+            "--http-addr",
+            "127.0.0.1:9080",
+            "--https-addr",
+            "127.0.0.1:9443",
         ]);
         let config = args.config();
         assert_eq!(config.addr.port(), 9000);
@@ -280,6 +331,31 @@ mod tests {
                 key: "key.pem".into()
             })
         );
+        assert_eq!(config.http, Some("127.0.0.1:9080".parse().unwrap()));
+        let https = config.https.expect("a web listener over TLS");
+        assert_eq!(https.addr.port(), 9443);
+        assert_eq!(https.identity, tls.identity, "one certificate for both");
+    }
+
+    #[test]
+    fn the_web_can_be_turned_off_and_served_over_tls_alone() {
+        let args = Args::parse_from(["chat-tokio-stream", "--http-addr", "off"]);
+        assert_eq!(args.config().http, None);
+        let args = Args::parse_from([
+            "chat-tokio-stream",
+            "--https-addr",
+            "127.0.0.1:9443",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+        ]);
+        let config = args.config();
+        assert_eq!(config.tls, None);
+        assert!(config.https.expect("https").identity.is_some());
+        let message = error(&["--http-addr", "nowhere"]);
+        assert!(message.contains("--http-addr"), "{message}");
+        assert!(message.contains("or off"), "{message}");
     }
 
     #[test]
@@ -327,10 +403,15 @@ mod tests {
     #[cfg(feature = "tokio-impl")]
     #[test]
     fn the_tokio_build_runs_tokio_unless_told_otherwise() {
+        let args = Args::parse_from(["chat-tokio-stream"]);
+        assert_eq!(args.backend, Backend::Tokio);
         assert_eq!(
-            Args::parse_from(["chat-tokio-stream"]).backend,
-            Backend::Tokio
+            args.config().http,
+            None,
+            "the Tokio reference serves no web"
         );
+        let args = Args::parse_from(["chat-tokio-stream", "--backend", "mio"]);
+        assert_eq!(args.config().http, Config::default().http);
     }
 
     #[cfg(not(feature = "tokio-impl"))]

@@ -46,9 +46,14 @@ pub struct Config {
     pub redis: Option<String>,
     /// The TLS listener, if there is one (`--tls-addr`).
     pub tls: Option<TlsConfig>,
+    /// The web listener (`--http-addr`): the chat page, its WebSocket, `/metrics` and
+    /// `/healthz` (the mio server only). Tests set `None`: the default port would collide.
+    pub http: Option<SocketAddr>,
+    /// The web listener over TLS (`--https-addr`), with the certificate `tls` would use.
+    pub https: Option<TlsConfig>,
 }
 
-/// The second listener, speaking the same protocol over TLS (contract item 13).
+/// A listener over TLS: the line protocol's (contract item 13) or the web's (item 14).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsConfig {
     /// Where it listens.
@@ -77,6 +82,9 @@ impl Default for Config {
             operators: Vec::new(),
             redis: None,
             tls: None,
+            // Beside the line protocol's port: open http://127.0.0.1:8081 in a browser.
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 8081))),
+            https: None,
         }
     }
 }

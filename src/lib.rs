@@ -1,4 +1,5 @@
-//! chat-tokio-stream: a line-based TCP chat server for `nc` and `telnet`.
+//! chat-tokio-stream: a line-based TCP chat server for `nc` and `telnet`, and a chat page
+//! for the browser over a WebSocket into the same rooms.
 //!
 //! The product is a single-threaded event loop on `mio`. With the `tokio-impl` feature a
 //! Tokio reference server, speaking the same protocol through the same chat core, is built
@@ -7,10 +8,10 @@
 //! # Layout
 //!
 //! ```text
-//!  listener ─▶ Io (Plain | Tls) ─▶ Codec (Lines) ─▶ Hub ─▶ Sink ─▶ Outbox ─▶ Io ─▶ socket
-//!                                                   │ ▲
-//!                                    poll_request   │ │  handle_completion, handle_remote
-//!                                                   ▼ │
+//!  listener ─▶ Io (Plain | Tls) ─▶ Codec (Lines | Http | WebSocket) ─▶ Hub ─▶ Sink ─▶ Outbox ─▶ Io
+//!                                                                     │ ▲
+//!                                      poll_request                   │ │  handle_completion,
+//!                                                                     ▼ │  handle_remote
 //!        Services (threads): store (SQLite, or Redis shared with other servers) · hashing
 //!                            ── Mailbox (channel + the driver's waker)
 //! ```
@@ -29,6 +30,7 @@
 //!   - [`protocol::account`], [`protocol::sanctions`]: password rules and throttles; bans
 //!     and mutes.
 //!   - [`protocol::wire`]: encoded server lines, shared by all recipients.
+//!   - [`protocol::counters`]: what the core counts for `/metrics`.
 //!   - [`protocol::sink`]: client ids, [`protocol::Flow`] and the [`protocol::Sink`] drivers
 //!     implement. [`protocol::clock`]: instants to time stamps.
 //! - [`services`]: work off the drivers' threads: the SQLite [`services::store`] or the
@@ -37,11 +39,12 @@
 //!   [`services::intake`], the [`services::mailbox`] that brings answers and news back.
 //! - [`mio_server`]: the product, a single-threaded edge-triggered event loop: connections
 //!   are a transport (plain TCP or a rustls session) and a codec, with one read path, one
-//!   flush path and one timer structure. [`certificate`]: the TLS listener's certificate.
+//!   flush path and one timer structure. Its web listener serves the chat page, a WebSocket,
+//!   `/metrics` and `/healthz`. [`certificate`]: the TLS listeners' certificate.
 //! - `tokio_server` (feature `tokio-impl`): the Tokio reference server, same core and services,
 //!   one task per connection.
-//! - [`outbox`]: a connection's queue of shared lines, flushed with vectored writes (both
-//!   servers).
+//! - [`outbox`]: a connection's queue of shared lines, flushed with vectored writes, as lines
+//!   or as WebSocket frames (both servers).
 //! - [`server`]: starts either server on its own thread; a handle stops it.
 //! - [`shutdown`]: the thread-safe trigger that asks a server to stop.
 //! - [`lifecycle`]: the closing and shutdown timings and the accept back-off both servers

@@ -48,6 +48,21 @@ fn serve(args: &Args, mut signals: Signals) -> std::io::Result<()> {
     if let Some(tls_addr) = handle.tls_addr() {
         log::info!("serving TLS on {tls_addr}");
     }
+    if let Some(https_addr) = handle.https_addr() {
+        log::info!(
+            "serving the web over TLS on {https_addr}: open https://{https_addr} in a browser"
+        );
+    }
+    match handle.http_addr() {
+        Some(http_addr) => {
+            log::info!("serving the web on {http_addr}: open http://{http_addr} in a browser");
+        }
+        None if args.http_addr.is_none() => log::info!(
+            "the {} server serves no web page; --backend mio serves one on --http-addr",
+            backend.name()
+        ),
+        None => {}
+    }
     log::info!(
         "{} server listening on {}",
         backend.name(),

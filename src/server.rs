@@ -32,6 +32,15 @@ impl Backend {
         Backend::Tokio,
     ];
 
+    /// Whether it serves the web (`--http-addr`, `--https-addr`): only the product does.
+    pub fn serves_web(self) -> bool {
+        match self {
+            Backend::Mio => true,
+            #[cfg(feature = "tokio-impl")]
+            Backend::Tokio => false,
+        }
+    }
+
     /// A short lowercase name, for logs and benchmark labels.
     pub fn name(self) -> &'static str {
         match self {
@@ -42,11 +51,24 @@ impl Backend {
     }
 }
 
+/// Where a server listens: the addresses it actually bound (their ports, when the
+/// configuration asked for port 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Addresses {
+    /// The line protocol in plain text.
+    pub line: SocketAddr,
+    /// The line protocol over TLS, if configured.
+    pub tls: Option<SocketAddr>,
+    /// The web (page, WebSocket, metrics, health), if served.
+    pub http: Option<SocketAddr>,
+    /// The web over TLS, if served.
+    pub https: Option<SocketAddr>,
+}
+
 /// A running server: where it listens, and how to stop it.
 #[derive(Debug)]
 pub struct ServerHandle {
-    addr: SocketAddr,
-    tls_addr: Option<SocketAddr>,
+    addrs: Addresses,
     shutdown: Shutdown,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
@@ -54,12 +76,22 @@ pub struct ServerHandle {
 impl ServerHandle {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.addrs.line
     }
 
     /// The address the TLS listener listens on, if there is one.
     pub fn tls_addr(&self) -> Option<SocketAddr> {
-        self.tls_addr
+        self.addrs.tls
+    }
+
+    /// The address the web is served on, if it is.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.addrs.http
+    }
+
+    /// The address the web is served on over TLS, if it is.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.addrs.https
     }
 
     /// A trigger that stops the server from any thread (a signal handler thread, say).
@@ -95,34 +127,47 @@ impl Drop for ServerHandle {
         if self.thread.is_some() {
             self.shutdown.trigger();
             if let Err(e) = self.join() {
-                log::error!("server on {} ended with an error: {e}", self.addr);
+                log::error!("server on {} ended with an error: {e}", self.addrs.line);
             }
         }
     }
 }
 
-/// Binds `config.addr` (and `config.tls`'s, for the mio server) and runs a `backend` server
-/// on a new thread. The Tokio reference serves plain TCP only, and refuses a TLS listener.
+/// Binds `config.addr` (and, for the mio server, the TLS and web listeners configured) and
+/// runs a `backend` server on a new thread. The Tokio reference serves plain TCP only, and
+/// refuses the other listeners.
 pub fn start(backend: Backend, config: Config) -> io::Result<ServerHandle> {
     match backend {
         Backend::Mio => {
             let server = MioServer::bind(&config)?;
-            let addrs = (server.local_addr()?, server.tls_addr()?);
+            let addrs = server.addresses()?;
             run_on_thread(backend, addrs, server.shutdown_handle(), move || {
                 server.run()
             })
         }
         #[cfg(feature = "tokio-impl")]
         Backend::Tokio => {
-            if config.tls.is_some() {
+            let refused = [
+                (config.tls.is_some(), "--tls-addr"),
+                (config.http.is_some(), "--http-addr"),
+                (config.https.is_some(), "--https-addr"),
+            ];
+            if let Some((_, flag)) = refused.iter().find(|(given, _)| *given) {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    "the Tokio reference server serves plain TCP only; \
-                     --tls-addr needs --backend mio",
+                    format!(
+                        "the Tokio reference server serves plain TCP only; \
+                         {flag} needs --backend mio"
+                    ),
                 ));
             }
             let server = TokioServer::bind(&config)?;
-            let addrs = (server.local_addr()?, None);
+            let addrs = Addresses {
+                line: server.local_addr()?,
+                tls: None,
+                http: None,
+                https: None,
+            };
             run_on_thread(backend, addrs, server.shutdown_handle(), move || {
                 server.run()
             })
@@ -131,10 +176,10 @@ pub fn start(backend: Backend, config: Config) -> io::Result<ServerHandle> {
 }
 
 /// Runs a bound server's `run` on a thread named after its backend; `addrs` are where it
-/// listens, in plain text and over TLS.
+/// listens.
 fn run_on_thread(
     backend: Backend,
-    (addr, tls_addr): (SocketAddr, Option<SocketAddr>),
+    addrs: Addresses,
     shutdown: Shutdown,
     run: impl FnOnce() -> io::Result<()> + Send + 'static,
 ) -> io::Result<ServerHandle> {
@@ -142,8 +187,7 @@ fn run_on_thread(
         .name(format!("{}-server", backend.name()))
         .spawn(run)?;
     Ok(ServerHandle {
-        addr,
-        tls_addr,
+        addrs,
         shutdown,
         thread: Some(thread),
     })

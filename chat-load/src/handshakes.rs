@@ -78,7 +78,7 @@ pub fn run(config: &HandshakeConfig) -> io::Result<HandshakeSummary> {
                 SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host)), 0)
             });
             opened += 1;
-            let mut transport = Transport::connect(config.server, source, Some(&tls))?;
+            let mut transport = Transport::connect(config.server, source, Some(&tls), false)?;
             let entry = attempts.vacant_entry();
             poll.registry().register(
                 transport.socket(),

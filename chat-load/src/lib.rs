@@ -12,6 +12,7 @@ pub mod handshakes;
 mod peer;
 pub mod process;
 mod transport;
+mod websocket;
 mod worker;
 
 use std::io;
@@ -47,6 +48,8 @@ pub struct SwarmConfig {
     pub tag: char,
     /// Connect through TLS (accepting any certificate: this is a test tool).
     pub tls: bool,
+    /// Connect as WebSocket clients (`server` is then the web listener), as the chat page.
+    pub websocket: bool,
     /// What the server speaks.
     pub dialect: Dialect,
 }
@@ -140,6 +143,8 @@ impl Summary {
 struct Server {
     /// The TLS client configuration, if clients connect through TLS.
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// Whether clients connect as WebSockets.
+    websocket: bool,
     dialect: Dialect,
 }
 
@@ -223,6 +228,7 @@ impl Swarm {
             let (shared, ready_tx) = (Arc::clone(&shared), ready_tx.clone());
             let server = Server {
                 tls: config.tls.then(transport::client_config),
+                websocket: config.websocket,
                 dialect: config.dialect,
             };
             let thread = std::thread::Builder::new()

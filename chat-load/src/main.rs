@@ -13,7 +13,8 @@
 //!   the server).
 //!
 //! With `--tls` every client connects through TLS (accepting any certificate: chat-load is a
-//! test tool). With `--redis` the server is Redis, as a reference: receivers SUBSCRIBE and
+//! test tool). With `--ws` every client is a WebSocket client of the server's web listener,
+//! as the chat page is (point `--addr` at `--http-addr`). With `--redis` the server is Redis, as a reference: receivers SUBSCRIBE and
 //! senders PUBLISH the lines a chat server would relay.
 //!
 //! Start the server with flood control off for the first two: `chat-tokio-stream
@@ -65,6 +66,11 @@ struct Cli {
     /// Connect through TLS, accepting whatever certificate the server shows.
     #[arg(long, global = true)]
     tls: bool,
+
+    /// Connect as WebSocket clients, as the chat page does: --addr is then the server's web
+    /// listener (--http-addr), and each line is a text frame.
+    #[arg(long, global = true, conflicts_with_all = ["tls", "redis"])]
+    ws: bool,
 
     /// The server is Redis: receivers SUBSCRIBE to a channel, senders PUBLISH to it.
     #[arg(long, global = true)]
@@ -225,6 +231,7 @@ impl Cli {
             sources,
             tag: self.tag,
             tls: self.tls,
+            websocket: self.ws,
             dialect: if self.redis {
                 Dialect::Redis
             } else {

@@ -152,17 +152,17 @@ impl Sequences {
 
 impl Peer {
     /// Starts a non-blocking connect to `server` from `source` (any port), through TLS with
-    /// `tls` if given, to a server speaking `dialect`. `nick` starts with the swarm's tag
+    /// `tls` if given (or as a WebSocket, if `websocket`), to a server speaking `dialect`. `nick` starts with the swarm's tag
     /// letter; a receiver expects lines from `senders` senders.
     pub fn connect(
         server: SocketAddr,
         source: Option<SocketAddr>,
-        (tls, dialect): (Option<&Arc<ClientConfig>>, Dialect),
+        (tls, websocket, dialect): (Option<&Arc<ClientConfig>>, bool, Dialect),
         role: Role,
         nick: String,
         senders: usize,
     ) -> io::Result<Peer> {
-        let transport = Transport::connect(server, source, tls)?;
+        let transport = Transport::connect(server, source, tls, websocket)?;
         let sequences = Sequences::new(if role == Role::Receiver { senders } else { 0 });
         Ok(Peer {
             transport,

@@ -1,5 +1,6 @@
-//! How a simulated client's bytes travel: plain TCP, or TLS through rustls driven over the
-//! non-blocking socket the same way the server drives it.
+//! How a simulated client's bytes travel: plain TCP, TLS through rustls driven over the
+//! non-blocking socket the same way the server drives it, or a WebSocket ([`WebSocket`]),
+//! as the chat page's.
 //!
 //! chat-load is a test tool: its TLS clients accept whatever certificate the server shows
 //! (the server's self-signed one, a test certificate), checking only that the server holds
@@ -17,6 +18,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 use socket2::{Domain, SockAddr, Socket, Type};
+
+use super::websocket::WebSocket;
 
 /// A client TLS configuration for load: any certificate, TLS 1.2 or 1.3, no resumption.
 pub fn client_config() -> Arc<ClientConfig> {
@@ -51,15 +54,19 @@ pub enum Transport {
     Plain(TcpStream),
     /// A TLS session over the socket.
     Tls(TcpStream, Box<ClientConnection>),
+    /// A WebSocket, each line a text frame.
+    WebSocket(Box<WebSocket>),
 }
 
 impl Transport {
     /// Starts a non-blocking connect to `server` from `source` (any port), through TLS
-    /// with `tls` if given (the handshake begins once the socket is writable).
+    /// with `tls` if given, or as a WebSocket if `websocket` (the handshake begins once the
+    /// socket is writable).
     pub fn connect(
         server: SocketAddr,
         source: Option<SocketAddr>,
         tls: Option<&Arc<ClientConfig>>,
+        websocket: bool,
     ) -> io::Result<Transport> {
         let socket = Socket::new(Domain::for_address(server), Type::STREAM, None)?;
         socket.set_nonblocking(true)?;
@@ -74,6 +81,14 @@ impl Transport {
             Err(e) => return Err(e),
         }
         let socket = TcpStream::from_std(socket.into());
+        if websocket {
+            if tls.is_some() {
+                return Err(io::Error::other("WebSocket over TLS is not supported"));
+            }
+            return Ok(Transport::WebSocket(Box::new(WebSocket::new(
+                socket, server,
+            ))));
+        }
         let Some(config) = tls else {
             return Ok(Transport::Plain(socket));
         };
@@ -86,6 +101,7 @@ impl Transport {
     pub fn socket(&mut self) -> &mut TcpStream {
         match self {
             Transport::Plain(socket) | Transport::Tls(socket, _) => socket,
+            Transport::WebSocket(websocket) => websocket.socket(),
         }
     }
 
@@ -94,6 +110,7 @@ impl Transport {
         match self {
             Transport::Plain(_) => false,
             Transport::Tls(_, session) => session.wants_write(),
+            Transport::WebSocket(websocket) => websocket.has_unsent(),
         }
     }
 
@@ -102,6 +119,7 @@ impl Transport {
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let (socket, session) = match self {
             Transport::Plain(socket) => return socket.read(buf),
+            Transport::WebSocket(websocket) => return websocket.read(buf),
             Transport::Tls(socket, session) => (socket, session),
         };
         loop {
@@ -127,6 +145,7 @@ impl Transport {
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let (socket, session) = match self {
             Transport::Plain(socket) => return socket.write(bytes),
+            Transport::WebSocket(websocket) => return websocket.write(bytes),
             Transport::Tls(socket, session) => (socket, session),
         };
         send_records(socket, session)?;
@@ -145,6 +164,7 @@ impl Transport {
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(_) => Ok(()),
+            Transport::WebSocket(websocket) => websocket.flush(),
             Transport::Tls(socket, session) => match send_records(socket, session) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
                 other => other,

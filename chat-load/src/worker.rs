@@ -96,7 +96,7 @@ impl Worker {
                 let peer = Peer::connect(
                     addr,
                     source,
-                    (server.tls.as_ref(), server.dialect),
+                    (server.tls.as_ref(), server.websocket, server.dialect),
                     role,
                     nick,
                     worker.shared.senders,

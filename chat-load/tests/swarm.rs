@@ -24,6 +24,7 @@ fn config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         db: Location::Memory,
+        http: None,
         ..Config::default()
     }
 }
@@ -47,6 +48,7 @@ fn swarm_config(server: SocketAddr, senders: usize, receivers: usize) -> SwarmCo
         sources: 0,
         tag: 'z',
         tls: false,
+        websocket: false,
         dialect: Dialect::Chat,
     }
 }
@@ -147,6 +149,30 @@ fn a_broadcast_reaches_every_receiver_once_tokio() {
     a_broadcast_reaches_every_receiver_once(Backend::Tokio);
 }
 
+/// WebSocket clients of the web listener count every delivery as exactly as TCP clients,
+/// each line being one frame each way.
+#[test]
+fn websocket_clients_count_every_delivery() {
+    let server = start(
+        Backend::Mio,
+        Config {
+            rate_limit: 0,
+            http: Some("127.0.0.1:0".parse().expect("a literal address")),
+            ..config()
+        },
+    );
+    let web = server.http_addr().expect("a web listener");
+    let mut swarm = Swarm::connect(&SwarmConfig {
+        websocket: true,
+        ..swarm_config(web, 3, 20)
+    })
+    .expect("connect");
+    let summary = swarm
+        .run(Task::new(Pace::Window(8), Stop::Lines(50), 3))
+        .expect("run");
+    assert_eq!(counts(&summary), (150, 150 * 20, 0, 0));
+}
+
 /// The Redis dialect against a real `redis-server`: subscribers get every published line
 /// once, in order, and are counted as deliveries, as exactly as for the chat server.
 #[test]
@@ -160,6 +186,7 @@ fn redis_subscribers_count_every_published_line() {
         sources: 0,
         tag: 'r',
         tls: false,
+        websocket: false,
         dialect: Dialect::Redis,
     })
     .expect("connect");

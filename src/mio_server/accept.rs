@@ -17,6 +17,7 @@ use super::io::Io;
 use super::listeners::Kind;
 use super::timers::Deadline;
 use super::tls::{TlsStream, HANDSHAKE_TIMEOUT};
+use super::web::REQUEST_TIMEOUT;
 use super::MioServer;
 use crate::lifecycle::ACCEPT_BACKOFF;
 use crate::protocol::{ClientId, Peer};
@@ -34,7 +35,7 @@ impl MioServer {
                     Ok((stream, peer)) => {
                         self.starvation.succeeded();
                         let kind = listener.kind.clone();
-                        self.admit(stream, peer, &kind);
+                        self.admit(stream, peer, &kind, index);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -48,14 +49,16 @@ impl MioServer {
         }
     }
 
-    /// Registers a new connection of `kind` and introduces it to the chat core.
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, kind: &Kind) {
+    /// Registers a new connection of `kind` from the `listener`th listener and introduces
+    /// it to the chat core (a web connection only once it asks for a WebSocket; until then
+    /// it has [`REQUEST_TIMEOUT`] to ask for anything).
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, kind: &Kind, listener: usize) {
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
         }
-        let mut io = match kind {
-            Kind::Plain => Io::Plain(stream),
-            Kind::Tls(config) => match TlsStream::new(stream, Arc::clone(config)) {
+        let mut io = match kind.tls() {
+            None => Io::Plain(stream),
+            Some(config) => match TlsStream::new(stream, Arc::clone(config)) {
                 Ok(tls) => Io::Tls(Box::new(tls)),
                 Err(e) => {
                     log::warn!("{peer}: cannot start a TLS session: {e}");
@@ -63,8 +66,7 @@ impl MioServer {
                 }
             },
         };
-        let entry = self.conns.slab.vacant_entry();
-        let id = ClientId(entry.key());
+        let id = ClientId(self.conns.slab.vacant_key());
         if let Err(e) = self
             .poll
             .registry()
@@ -78,7 +80,13 @@ impl MioServer {
             let deadline = self.conns.now + HANDSHAKE_TIMEOUT;
             self.conns.timers.set((id, Deadline::Handshake), deadline);
         }
-        entry.insert(Connection::new(io, kind.codec()));
+        self.conns
+            .insert(id, Connection::new(io, kind.codec(), listener));
+        if !kind.chats_at_once() {
+            let deadline = self.conns.now + REQUEST_TIMEOUT;
+            self.conns.timers.set((id, Deadline::Request), deadline);
+            return;
+        }
         let peer = Peer {
             addr: peer.ip(),
             telnet: kind.telnet(),

@@ -1,12 +1,15 @@
-//! How a connection's bytes become chat input: the line protocol of `nc` and `telnet`. (The
-//! web listener adds an HTTP request and WebSocket frames.)
+//! How a connection's bytes become chat input: the line protocol of `nc` and `telnet`; on
+//! the web listener, an HTTP request, and then (after `GET /ws`) WebSocket frames.
 //!
 //! The read path hands every chunk it reads to the connection's codec, which hands what it
-//! makes of it to the chat core and says whether to go on reading.
+//! makes of it to the chat core and says whether to go on reading, or (for HTTP) hands back
+//! the request for the loop to answer.
 
 use std::time::Instant;
 
 use super::connections::Connections;
+use super::web::request::{Parsed, RequestHead};
+use super::web::WebSocketInput;
 use crate::protocol::{ClientId, Flow, Hub};
 
 /// A connection's codec.
@@ -15,20 +18,60 @@ pub enum Codec {
     /// Newline-delimited text, straight to the chat core (which splits and bounds lines).
     #[default]
     Lines,
+    /// An HTTP request head being collected (boxed: idle chat clients should not pay for it).
+    Http(Box<RequestHead>),
+    /// WebSocket frames, their text to the chat core.
+    WebSocket(Box<WebSocketInput>),
+}
+
+/// What a codec made of a read.
+#[derive(Debug)]
+pub enum Input {
+    /// Chat input was handed to the core: go on reading, or stop until it says.
+    Chat(Flow),
+    /// An HTTP request head is complete (or hopeless): the loop answers it.
+    Request(Parsed),
 }
 
 impl Codec {
-    /// Bytes read from client `id` at `now`.
+    /// The codec of a new web connection.
+    pub fn http() -> Codec {
+        Codec::Http(Box::default())
+    }
+
+    /// Bytes read from client `id` at `now` (mutable: WebSocket payloads are unmasked where
+    /// they are).
     pub fn input(
         &mut self,
         id: ClientId,
-        bytes: &[u8],
+        bytes: &mut [u8],
         now: Instant,
         hub: &mut Hub,
         conns: &mut Connections,
-    ) -> Flow {
+    ) -> Input {
         match self {
-            Codec::Lines => hub.receive(id, bytes, now, conns),
+            Codec::Lines => Input::Chat(hub.receive(id, bytes, now, conns)),
+            Codec::Http(head) => match head.push(bytes) {
+                Parsed::Partial => Input::Chat(Flow::Continue),
+                parsed => Input::Request(parsed),
+            },
+            Codec::WebSocket(socket) => Input::Chat(socket.input(id, bytes, now, hub, conns)),
+        }
+    }
+
+    /// True while it waits for an HTTP request (a web connection that has asked for nothing
+    /// yet).
+    pub fn awaits_request(&self) -> bool {
+        matches!(self, Codec::Http(_))
+    }
+
+    /// Input the codec holds, to be read before the socket's once the client may go on: a
+    /// WebSocket's first frames (sent with its request), or its close that waited for the
+    /// core to take the text before it.
+    pub fn take_set_aside(&mut self) -> Option<Vec<u8>> {
+        match self {
+            Codec::WebSocket(socket) => socket.take_set_aside(),
+            Codec::Lines | Codec::Http(_) => None,
         }
     }
 
@@ -41,7 +84,8 @@ impl Codec {
         conns: &mut Connections,
     ) {
         match self {
-            Codec::Lines => hub.end_of_input(id, now, conns),
+            Codec::Lines | Codec::WebSocket(_) => hub.end_of_input(id, now, conns),
+            Codec::Http(_) => {}
         }
     }
 }

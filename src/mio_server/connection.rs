@@ -41,14 +41,17 @@ pub struct Connection {
     pub paused: bool,
     /// Already in the list of connections to read again next pass.
     pub revisit_pending: bool,
+    /// The listener it came from (its index), for the metrics.
+    pub listener: usize,
 }
 
 impl Connection {
-    /// A freshly accepted connection.
-    pub fn new(io: Io, codec: Codec) -> Self {
+    /// A freshly accepted connection from the `listener`th listener.
+    pub fn new(io: Io, codec: Codec, listener: usize) -> Self {
         Connection {
             io,
             codec,
+            listener,
             outbox: Outbox::default(),
             phase: Phase::Open,
             flush_pending: false,

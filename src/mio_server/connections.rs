@@ -12,10 +12,14 @@ use std::time::Instant;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use tungstenite::protocol::frame::coding::CloseCode;
+
 use super::connection::{Connection, Phase};
+use super::counters::LoopCounters;
 use super::timers::{Deadline, Timers};
+use super::web::websocket;
 use crate::lifecycle::CLOSE_LINGER;
-use crate::outbox::{Gather, SpareQueues};
+use crate::outbox::{Framing, Gather, SpareQueues};
 use crate::protocol::{ClientId, Departure, Line, Sink};
 
 /// See the module documentation.
@@ -38,12 +42,19 @@ pub struct Connections {
     pub spares: SpareQueues,
     /// The loop's clock, read once per pass.
     pub now: Instant,
+    /// Connections open, by listener index.
+    pub open_per_listener: Vec<u64>,
+    /// What the loop counts for `/metrics`.
+    pub counters: LoopCounters,
 }
 
 impl Connections {
-    /// No connections yet, dropping clients whose sockets refuse `max_outbuf` bytes.
-    pub fn new(max_outbuf: usize) -> Self {
+    /// No connections yet from `listeners` listeners, dropping clients whose sockets refuse
+    /// `max_outbuf` bytes.
+    pub fn new(max_outbuf: usize, listeners: usize) -> Self {
         Connections {
+            open_per_listener: vec![0; listeners],
+            counters: LoopCounters::default(),
             slab: Slab::new(),
             to_flush: Vec::new(),
             to_revisit: Vec::new(),
@@ -117,15 +128,67 @@ impl Connections {
         }
     }
 
+    /// Adds a freshly accepted connection under `id` (a vacant key of the slab).
+    pub fn insert(&mut self, id: ClientId, conn: Connection) {
+        self.open_per_listener[conn.listener] += 1;
+        self.slab.insert(conn);
+        debug_assert!(self.slab.contains(id.0));
+    }
+
     /// Removes a connection from the loop and closes its socket.
     pub fn close_now(&mut self, id: ClientId, registry: &Registry) {
         if self.slab.contains(id.0) {
             let mut conn = self.slab.remove(id.0);
+            self.open_per_listener[conn.listener] -= 1;
             if let Err(e) = registry.deregister(conn.io.socket()) {
                 log::debug!("client {}: deregister failed: {e}", id.0);
             }
             self.timers.cancel_all(id);
             log::debug!("client {} closed", id.0);
+        }
+    }
+
+    /// Queues bytes a codec speaks by itself for client `id` (an HTTP response, a pong),
+    /// in order with its lines and under the same `--max-outbuf`.
+    pub fn send_raw(&mut self, id: ClientId, bytes: Line) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        if conn.phase == Phase::Open {
+            conn.outbox.push_raw(bytes);
+            self.queued(id);
+        }
+    }
+
+    /// Closes WebSocket client `id` with `code` once what is queued for it is written.
+    pub fn close_websocket(&mut self, id: ClientId, code: CloseCode) {
+        self.send_raw(id, websocket::close(code));
+        self.begin_closing(id);
+    }
+
+    /// Client `id` got output: list it for the flush, and write it through if it crossed
+    /// `--max-outbuf`.
+    fn queued(&mut self, id: ClientId) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        list_for_flush(&mut self.to_flush, id, conn);
+        if conn.outbox.queued_bytes() > self.max_outbuf {
+            self.write_through(id);
+        }
+    }
+
+    /// Stops taking output for client `id`: what is queued is written, then it is closed
+    /// (or dropped at its linger deadline).
+    fn begin_closing(&mut self, id: ClientId) {
+        let Some(conn) = self.slab.get_mut(id.0) else {
+            return;
+        };
+        if conn.phase == Phase::Open {
+            conn.phase = Phase::Closing;
+            list_for_flush(&mut self.to_flush, id, conn);
+            self.timers
+                .set((id, Deadline::Linger), self.now + CLOSE_LINGER);
         }
     }
 
@@ -135,10 +198,12 @@ impl Connections {
         let Some(conn) = self.slab.get_mut(id.0) else {
             return;
         };
-        match conn
+        let before = conn.outbox.queued_bytes();
+        let flushed = conn
             .outbox
-            .flush_to(&mut conn.io, usize::MAX, &mut self.gather)
-        {
+            .flush_to(&mut conn.io, usize::MAX, &mut self.gather);
+        self.counters.bytes_out += (before - conn.outbox.queued_bytes()) as u64;
+        match flushed {
             Ok(_) if conn.outbox.queued_bytes() > self.max_outbuf => {
                 self.give_up_on(id, Departure::TooSlow);
             }
@@ -156,23 +221,20 @@ impl Sink for Connections {
         if conn.phase != Phase::Open {
             return;
         }
+        self.counters.deliveries += 1;
         conn.outbox.push_recycling(line.clone(), &mut self.spares);
-        list_for_flush(&mut self.to_flush, to, conn);
-        if conn.outbox.queued_bytes() > self.max_outbuf {
-            self.write_through(to);
-        }
+        self.queued(to);
     }
 
+    /// A WebSocket client is sent a close frame (1000) after its last lines.
     fn close(&mut self, client: ClientId) {
         let Some(conn) = self.slab.get_mut(client.0) else {
             return;
         };
-        if conn.phase == Phase::Open {
-            conn.phase = Phase::Closing;
-            list_for_flush(&mut self.to_flush, client, conn);
-            self.timers
-                .set((client, Deadline::Linger), self.now + CLOSE_LINGER);
+        if conn.phase == Phase::Open && conn.outbox.framing() == Framing::WebSocket {
+            self.send_raw(client, websocket::close(CloseCode::Normal));
         }
+        self.begin_closing(client);
     }
 
     fn set_timer(&mut self, client: ClientId, at: Option<Instant>) {

@@ -19,6 +19,10 @@ pub enum Kind {
     Plain,
     /// The line protocol over TLS with this configuration, for `openssl s_client` and the like.
     Tls(Arc<ServerConfig>),
+    /// The web: one HTTP request (the page, metrics, health), or a WebSocket into the chat.
+    Http,
+    /// The web over TLS with this configuration.
+    Https(Arc<ServerConfig>),
 }
 
 impl Kind {
@@ -26,7 +30,22 @@ impl Kind {
     pub fn codec(&self) -> Codec {
         match self {
             Kind::Plain | Kind::Tls(_) => Codec::Lines,
+            Kind::Http | Kind::Https(_) => Codec::http(),
         }
+    }
+
+    /// The TLS configuration of its connections, if they speak TLS.
+    pub fn tls(&self) -> Option<&Arc<ServerConfig>> {
+        match self {
+            Kind::Tls(config) | Kind::Https(config) => Some(config),
+            Kind::Plain | Kind::Http => None,
+        }
+    }
+
+    /// Whether its connections enter the chat when accepted (the web's only once upgraded to
+    /// a WebSocket).
+    pub fn chats_at_once(&self) -> bool {
+        matches!(self, Kind::Plain | Kind::Tls(_))
     }
 
     /// The flag that chooses its address, for error messages.
@@ -34,15 +53,24 @@ impl Kind {
         match self {
             Kind::Plain => "--addr",
             Kind::Tls(_) => "--tls-addr",
+            Kind::Http => "--http-addr",
+            Kind::Https(_) => "--https-addr",
+        }
+    }
+
+    /// Its name in the metrics' `listener` label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Kind::Plain => "plain",
+            Kind::Tls(_) => "tls",
+            Kind::Http => "http",
+            Kind::Https(_) => "https",
         }
     }
 
     /// Whether its clients may be `telnet`, which mixes commands into the line protocol.
     pub fn telnet(&self) -> bool {
-        match self {
-            Kind::Plain => true,
-            Kind::Tls(_) => false,
-        }
+        matches!(self, Kind::Plain)
     }
 }
 

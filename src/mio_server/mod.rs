@@ -24,26 +24,36 @@
 //! (`tls`): a read that advanced the handshake, or left records to send, lists the
 //! connection for the flush, and the flush writes a pass's lines into the session as one
 //! record (or as few as 16 KiB records allow).
+//!
+//! A web connection ([`web`]) is the same again, with an HTTP codec that becomes a WebSocket
+//! codec on `GET /ws`, and an outbox that frames its lines; the read path is [`read`], the
+//! flush path [`flush`].
 
 mod accept;
 mod codec;
 mod connection;
 mod connections;
+mod counters;
+mod flush;
 mod io;
 mod listeners;
+mod read;
 mod timers;
 mod tls;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
+
+use rustls::ServerConfig;
 
 use crate::config::Config;
 use crate::lifecycle::{AcceptStarvation, SHUTDOWN_FLUSH_LIMIT};
-use crate::outbox::Flushed;
-use crate::protocol::{ClientId, Departure, Flow, Hub, WallClock};
+use crate::protocol::{ClientId, Departure, Hub, Line, WallClock};
+use crate::server::Addresses;
 use crate::services::{Delivery, Inbox, Mailbox, Services};
 use crate::shutdown::Shutdown;
 use connection::Phase;
@@ -87,6 +97,8 @@ pub struct MioServer {
     accept_paused_until: Option<Instant>,
     /// Whether accepting is failing for lack of resources (logged once per episode).
     starvation: AcceptStarvation,
+    /// The chat page's response, made once and shared by every request for it.
+    page: Line,
 }
 
 impl MioServer {
@@ -94,16 +106,8 @@ impl MioServer {
     /// [`MioServer::run`].
     pub fn bind(config: &Config) -> std::io::Result<Self> {
         let poll = Poll::new()?;
-        let mut listeners = vec![Listener::open(
-            config.addr,
-            Kind::Plain,
-            0,
-            poll.registry(),
-        )?];
-        if let Some(tls) = &config.tls {
-            let kind = Kind::Tls(tls::configure(tls)?);
-            listeners.push(Listener::open(tls.addr, kind, 1, poll.registry())?);
-        }
+        let listeners = open_listeners(config, &poll)?;
+        let listener_count = listeners.len();
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let wake = move || {
             if let Err(e) = waker.wake() {
@@ -120,7 +124,7 @@ impl MioServer {
             listeners,
             shutdown,
             hub,
-            conns: Connections::new(config.max_outbuf),
+            conns: Connections::new(config.max_outbuf, listener_count),
             services,
             inbox,
             read_buf: vec![0; READ_CHUNK].into_boxed_slice(),
@@ -128,22 +132,26 @@ impl MioServer {
             revisiting: Vec::new(),
             accept_paused_until: None,
             starvation: AcceptStarvation::default(),
+            page: web::response::page(),
         })
     }
 
-    /// The address the plain-text listener actually bound (its port, when the configuration
-    /// asked for port 0).
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listeners[0].socket.local_addr()
-    }
-
-    /// The address the TLS listener bound, if there is one.
-    pub fn tls_addr(&self) -> std::io::Result<Option<SocketAddr>> {
-        self.listeners
-            .iter()
-            .find(|listener| matches!(listener.kind, Kind::Tls(_)))
-            .map(|listener| listener.socket.local_addr())
-            .transpose()
+    /// The addresses the listeners actually bound (their ports, when the configuration asked
+    /// for port 0).
+    pub fn addresses(&self) -> std::io::Result<Addresses> {
+        let of = |label: &str| -> std::io::Result<Option<SocketAddr>> {
+            self.listeners
+                .iter()
+                .find(|listener| listener.kind.label() == label)
+                .map(|listener| listener.socket.local_addr())
+                .transpose()
+        };
+        Ok(Addresses {
+            line: self.listeners[0].socket.local_addr()?,
+            tls: of("tls")?,
+            http: of("http")?,
+            https: of("https")?,
+        })
     }
 
     /// The handle that stops [`MioServer::run`].
@@ -155,6 +163,8 @@ impl MioServer {
     /// services still hold, and returns.
     pub fn run(mut self) -> std::io::Result<()> {
         let mut events = Events::with_capacity(EVENT_CAPACITY);
+        // When the current pass began: when `poll` returned.
+        let mut woke: Option<Instant> = None;
         loop {
             self.conns.now = Instant::now();
             self.submit_requests();
@@ -162,6 +172,9 @@ impl MioServer {
             self.drop_failed();
             if self.shutdown.is_requested() {
                 return self.say_goodbye(&mut events);
+            }
+            if let Some(woke) = woke.take() {
+                self.conns.counters.passes.observe(woke.elapsed());
             }
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -171,6 +184,7 @@ impl MioServer {
                 return Err(e);
             }
             self.conns.now = Instant::now();
+            woke = Some(self.conns.now);
             let mut listeners_ready = false;
             for event in events.iter() {
                 let token = event.token();
@@ -234,19 +248,6 @@ impl MioServer {
         }
     }
 
-    /// Reads, once each, the connections listed to be read again.
-    fn revisit(&mut self) {
-        std::mem::swap(&mut self.revisiting, &mut self.conns.to_revisit);
-        for index in 0..self.revisiting.len() {
-            let id = self.revisiting[index];
-            if let Some(conn) = self.conns.slab.get_mut(id.0) {
-                conn.revisit_pending = false;
-                self.read_from(id);
-            }
-        }
-        self.revisiting.clear();
-    }
-
     /// Acts on every deadline that is due.
     fn fire_timers(&mut self) {
         while let Some((id, deadline)) = self.conns.timers.pop_due(self.conns.now) {
@@ -257,6 +258,7 @@ impl MioServer {
                     self.conns.close_now(id, self.poll.registry());
                 }
                 Deadline::Handshake => {
+                    self.conns.counters.tls_handshakes_failed += 1;
                     log::debug!(
                         "client {}: no TLS handshake within {:?}; closed",
                         id.0,
@@ -264,150 +266,15 @@ impl MioServer {
                     );
                     self.conns.give_up_on(id, Departure::ConnectionLost);
                 }
-            }
-        }
-    }
-
-    /// The read path: reads one connection until it would block, its input ends, the chat
-    /// core pauses it, or its budget runs out (then it is read again next pass). A draining
-    /// connection's input (or a closing one's, while its TLS handshake completes) is read and
-    /// thrown away until the client closes.
-    fn read_from(&mut self, id: ClientId) {
-        let mut budget = READ_BUDGET;
-        loop {
-            let Some(conn) = self.conns.slab.get_mut(id.0) else {
-                return;
-            };
-            if !conn.wants_input() {
-                return;
-            }
-            let draining = conn.phase != Phase::Open;
-            let was_handshaking = conn.io.is_handshaking();
-            let read = conn.io.read(&mut self.read_buf);
-            if was_handshaking || conn.io.has_own_output() {
-                self.conns.note_transport_progress(id, was_handshaking);
-            }
-            match read {
-                Ok(0) if draining => return self.conns.close_now(id, self.poll.registry()),
-                Ok(0) => {
-                    log::debug!("client {} closed its side", id.0);
-                    let Some(conn) = self.conns.slab.get_mut(id.0) else {
-                        return;
-                    };
-                    let mut codec = std::mem::take(&mut conn.codec);
-                    codec.end_of_input(id, self.conns.now, &mut self.hub, &mut self.conns);
-                    // The core closes clients it knows; make sure of it for any it did not.
-                    crate::protocol::Sink::close(&mut self.conns, id);
-                    return;
-                }
-                Ok(n) => {
-                    if !draining && self.feed(id, n) == Flow::Paused {
-                        if let Some(conn) = self.conns.slab.get_mut(id.0) {
-                            conn.paused = true;
-                        }
-                        return;
-                    }
-                    budget = budget.saturating_sub(n);
-                    if budget == 0 {
-                        self.conns.revisit(id);
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) if draining => return self.conns.close_now(id, self.poll.registry()),
-                Err(e) => return self.conns.fail(id, &e),
-            }
-        }
-    }
-
-    /// Hands the first `len` bytes of the read buffer to client `id`'s codec.
-    fn feed(&mut self, id: ClientId, len: usize) -> Flow {
-        let Some(conn) = self.conns.slab.get_mut(id.0) else {
-            return Flow::Continue;
-        };
-        let mut codec = std::mem::take(&mut conn.codec);
-        let flow = codec.input(
-            id,
-            &self.read_buf[..len],
-            self.conns.now,
-            &mut self.hub,
-            &mut self.conns,
-        );
-        if let Some(conn) = self.conns.slab.get_mut(id.0) {
-            conn.codec = codec;
-        }
-        flow
-    }
-
-    /// The flush path: writes out every connection that got output since the last flush.
-    fn flush_pending(&mut self) {
-        std::mem::swap(&mut self.flushing, &mut self.conns.to_flush);
-        for index in 0..self.flushing.len() {
-            let id = self.flushing[index];
-            self.flush(id);
-        }
-        self.flushing.clear();
-    }
-
-    /// Writes one connection's outbox, within its budget, and acts on how that went.
-    fn flush(&mut self, id: ClientId) {
-        let Some(conn) = self.conns.slab.get_mut(id.0) else {
-            return;
-        };
-        conn.flush_pending = false;
-        let flushed = conn
-            .outbox
-            .flush_to(&mut conn.io, WRITE_BUDGET, &mut self.conns.gather);
-        match flushed {
-            Ok(Flushed::Drained) => {
-                if let Some(storage) = conn.outbox.release_storage() {
-                    self.conns.spares.put(storage);
-                }
-                // A TLS session holds what it was given until its handshake completes; the
-                // read path lists the connection for a flush then.
-                if conn.phase == Phase::Closing && !conn.io.is_handshaking() {
-                    conn.phase = Phase::Draining;
-                    if let Err(e) = conn.io.shutdown_write() {
-                        log::debug!("client {}: shutdown failed: {e}", id.0);
-                    }
-                    // Input may already be waiting, and no new event will say so.
-                    self.conns.revisit(id);
-                } else if conn.wants_writable {
-                    conn.wants_writable = false;
-                    self.conns
-                        .reregister(id, Interest::READABLE, self.poll.registry());
-                }
-            }
-            Ok(Flushed::Blocked) => {
-                if !conn.wants_writable {
-                    conn.wants_writable = true;
-                    self.conns.reregister(
-                        id,
-                        Interest::READABLE | Interest::WRITABLE,
-                        self.poll.registry(),
+                Deadline::Request => {
+                    log::debug!(
+                        "client {}: no HTTP request within {:?}; closed",
+                        id.0,
+                        web::REQUEST_TIMEOUT
                     );
+                    self.conns.give_up_on(id, Departure::ConnectionLost);
                 }
             }
-            Ok(Flushed::BudgetSpent) => self.conns.mark_for_flush(id),
-            Err(e) => self.conns.fail(id, &e),
-        }
-    }
-
-    /// Drops the connections whose sockets failed, after the step that found them, and tells
-    /// the chat core (which ignores those it had already let go); their rooms' notices are
-    /// flushed in the next pass.
-    fn drop_failed(&mut self) {
-        while let Some((id, why)) = self.conns.failed.pop() {
-            if why == Departure::TooSlow {
-                let nick = self.hub.nick(id).unwrap_or("-");
-                log::info!(
-                    "client {} ({nick}) dropped: its socket refused more than --max-outbuf",
-                    id.0
-                );
-            }
-            self.conns.close_now(id, self.poll.registry());
-            self.hub.disconnect(id, why, &mut self.conns);
         }
     }
 
@@ -424,14 +291,17 @@ impl MioServer {
             }
         }
         self.hub.shutdown(&mut self.conns);
-        // A client still in its TLS handshake can be told nothing: let it go at once.
-        let handshaking: Vec<usize> = self
+        // A client still in its TLS handshake, or a web client that has not asked for
+        // anything yet, can be told nothing: let it go at once.
+        let untold: Vec<usize> = self
             .conns
             .slab
             .iter()
-            .filter_map(|(key, conn)| conn.io.is_handshaking().then_some(key))
+            .filter_map(|(key, conn)| {
+                (conn.io.is_handshaking() || conn.codec.awaits_request()).then_some(key)
+            })
             .collect();
-        for key in handshaking {
+        for key in untold {
             self.conns.close_now(ClientId(key), self.poll.registry());
         }
         let give_up_at = Instant::now() + SHUTDOWN_FLUSH_LIMIT;
@@ -479,4 +349,30 @@ impl MioServer {
         self.services.stop();
         Ok(())
     }
+}
+
+/// Binds every listener `config` asks for: the line protocol's first, then TLS, HTTP and
+/// HTTPS. Both TLS listeners serve one certificate (made once, when it is self-signed).
+fn open_listeners(config: &Config, poll: &Poll) -> std::io::Result<Vec<Listener>> {
+    let tls_config: Option<Arc<ServerConfig>> = config
+        .tls
+        .as_ref()
+        .or(config.https.as_ref())
+        .map(tls::configure)
+        .transpose()?;
+    let mut wanted = vec![(config.addr, Kind::Plain)];
+    if let (Some(tls), Some(server_config)) = (&config.tls, &tls_config) {
+        wanted.push((tls.addr, Kind::Tls(Arc::clone(server_config))));
+    }
+    if let Some(addr) = config.http {
+        wanted.push((addr, Kind::Http));
+    }
+    if let (Some(https), Some(server_config)) = (&config.https, &tls_config) {
+        wanted.push((https.addr, Kind::Https(Arc::clone(server_config))));
+    }
+    wanted
+        .into_iter()
+        .enumerate()
+        .map(|(index, (addr, kind))| Listener::open(addr, kind, index, poll.registry()))
+        .collect()
 }

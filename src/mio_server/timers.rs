@@ -20,11 +20,18 @@ pub enum Deadline {
     Linger,
     /// A TLS connection is dropped if its handshake has not completed by then.
     Handshake,
+    /// A web connection is dropped if its HTTP request has not arrived by then.
+    Request,
 }
 
 impl Deadline {
     /// Every kind, to cancel them all.
-    const ALL: [Deadline; 3] = [Deadline::Core, Deadline::Linger, Deadline::Handshake];
+    const ALL: [Deadline; 4] = [
+        Deadline::Core,
+        Deadline::Linger,
+        Deadline::Handshake,
+        Deadline::Request,
+    ];
 }
 
 /// A connection's deadline of one kind.

@@ -7,6 +7,7 @@
 pub mod account;
 pub mod clock;
 pub mod command;
+pub mod counters;
 pub mod flood;
 pub mod history;
 pub mod hub;
@@ -22,6 +23,7 @@ pub mod text;
 pub mod wire;
 
 pub use clock::WallClock;
+pub use counters::{Counters, DisconnectReason};
 pub use hub::{Departure, Hub, Peer};
 pub use request::{
     Account, AuthRequest, Ban, Completion, Kind, Mute, Offline, Preload, Record, Remote, Request,

@@ -14,6 +14,15 @@ const QUEUE_BYTES: usize = 16 << 20;
 /// What a queued line costs besides its text: the record and the queue's bookkeeping.
 const RECORD_OVERHEAD: usize = 96;
 
+/// A store queue's figures, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Requests waiting for the store.
+    pub queued: usize,
+    /// Lines not kept because the queue was full, ever.
+    pub dropped: u64,
+}
+
 /// See the module documentation.
 #[derive(Debug)]
 pub struct Intake {
@@ -38,6 +47,14 @@ impl Intake {
             dropping: false,
         };
         (intake, queue)
+    }
+
+    /// How the queue is doing, for `/metrics`.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            queued: self.queue.len(),
+            dropped: self.dropped,
+        }
     }
 
     /// Queues `request`. Never blocks.

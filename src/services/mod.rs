@@ -16,6 +16,7 @@ pub mod store;
 use std::io;
 
 use hashing::Hashing;
+pub use intake::StoreStats;
 pub use mailbox::{Delivery, Inbox, Mailbox};
 use redis::RedisStore;
 use store::Store;
@@ -45,6 +46,13 @@ impl AnyStore {
         match self {
             AnyStore::Embedded(store) => store.submit(request),
             AnyStore::Shared(store) => store.submit(request),
+        }
+    }
+
+    fn stats(&self) -> StoreStats {
+        match self {
+            AnyStore::Embedded(store) => store.stats(),
+            AnyStore::Shared(store) => store.stats(),
         }
     }
 
@@ -80,6 +88,11 @@ impl Services {
             Request::Store(request) => self.store.submit(request),
             Request::Auth(request) => self.hashing.submit(request),
         }
+    }
+
+    /// How the store's queue is doing, for `/metrics`.
+    pub fn store_stats(&self) -> StoreStats {
+        self.store.stats()
     }
 
     /// Finishes what is queued (every message said is written) and stops every service.

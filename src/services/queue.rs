@@ -101,6 +101,16 @@ impl<T> ByteQueue<T> {
         Taken::Work
     }
 
+    /// How many items wait, for `/metrics`.
+    pub fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// True if nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// No more items will be accepted; the consumer finishes what is queued, then stops.
     pub fn close(&self) {
         self.lock().closed = true;

@@ -20,3 +20,4 @@ mod shutdown;
 mod startup;
 mod telnet;
 mod tls;
+mod web;

@@ -6,6 +6,7 @@
 
 pub mod redis;
 pub mod tls;
+pub mod web;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -46,11 +47,13 @@ macro_rules! backend_tests {
 }
 
 /// The contract's defaults, listening on an ephemeral loopback port, with a store that
-/// keeps nothing on disk.
+/// keeps nothing on disk and no web listener (its default port would collide between tests
+/// running at once; the web tests ask for one on port 0).
 pub fn config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         db: Location::Memory,
+        http: None,
         ..Config::default()
     }
 }
@@ -69,12 +72,16 @@ pub struct ChildServer {
     pub addr: SocketAddr,
     /// Where it listens for TLS, if it was asked to.
     pub tls_addr: Option<SocketAddr>,
+    /// Where it serves the web, if it was asked to.
+    pub http_addr: Option<SocketAddr>,
     /// The SHA-256 fingerprint of its TLS certificate, as it logged it.
     pub fingerprint: Option<String>,
 }
 
 /// The real binary as a user would start it, on an ephemeral port with `backend` and
-/// `extra_args` (and a store in memory unless they name one, or Redis), logging at info.
+/// `extra_args` (and a store in memory unless they name one, or Redis; no web listener
+/// unless they ask for one, since its default port would collide: a backend without the
+/// web gets no flag, and so starts as a user would start it), logging at info.
 pub fn binary(backend: Backend, extra_args: &[&str]) -> Command {
     binary_on(backend, "127.0.0.1:0", extra_args)
 }
@@ -85,6 +92,9 @@ pub fn binary_on(backend: Backend, addr: &str, extra_args: &[&str]) -> Command {
     command.args(["--addr", addr]);
     if !extra_args.contains(&"--db") && !extra_args.contains(&"--redis") {
         command.args(["--db", ":memory:"]);
+    }
+    if backend.serves_web() && !extra_args.contains(&"--http-addr") {
+        command.args(["--http-addr", "off"]);
     }
     command.args(extra_args);
     if cfg!(feature = "tokio-impl") {
@@ -111,7 +121,7 @@ impl ChildServer {
             .expect("start the binary");
         let stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stderr).lines();
-        let (mut tls_addr, mut fingerprint) = (None, None);
+        let (mut tls_addr, mut http_addr, mut fingerprint) = (None, None, None);
         let addr = loop {
             let line = lines
                 .next()
@@ -124,6 +134,10 @@ impl ChildServer {
             if let Some(addr) = after("serving TLS on ") {
                 tls_addr = Some(addr.parse().expect("a socket address in the TLS line"));
             }
+            if let Some(rest) = after("serving the web on ") {
+                let addr = rest.split(": ").next().expect("an address first");
+                http_addr = Some(addr.parse().expect("a socket address in the web line"));
+            }
             if let Some(print) = after("SHA-256 fingerprint ") {
                 fingerprint = Some(print.to_string());
             }
@@ -133,6 +147,7 @@ impl ChildServer {
             child,
             addr,
             tls_addr,
+            http_addr,
             fingerprint,
         }
     }

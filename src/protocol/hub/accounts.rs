@@ -123,6 +123,7 @@ impl Hub {
             let nick = account.name.as_ref().into();
             return self.claimed(id, nick, then, Some(account), sink);
         }
+        self.counters.login_failures += 1;
         let locked = match self.throttle.failed(&folded, now) {
             Some(_) => format!(
                 "; {} is locked for {} minutes",

@@ -149,7 +149,10 @@ impl Hub {
     /// One piece of decoded input from a known client.
     fn handle_piece(&mut self, id: ClientId, piece: Piece<'_>, now: Instant, sink: &mut impl Sink) {
         match piece {
-            Piece::Line(raw) => self.handle_line(id, raw, now, sink),
+            Piece::Line(raw) => {
+                self.counters.lines_received += 1;
+                self.handle_line(id, raw, now, sink)
+            }
             Piece::TooLong => self.line_too_long(id, sink),
             Piece::Leave => self.leave_on_request(id, None, sink),
             Piece::Reply(bytes) => {

@@ -38,6 +38,7 @@ use slab::Slab;
 
 use super::account::Throttle;
 use super::clock::WallClock;
+use super::counters::{Counters, DisconnectReason};
 use super::flood::{FloodGate, RateLimit};
 use super::history::{HistoryCache, CACHED_EMPTY_ROOMS};
 use super::line::LineDecoder;
@@ -68,6 +69,15 @@ pub enum Departure {
 }
 
 impl Departure {
+    /// How `/metrics` counts it.
+    fn counted_as(&self) -> DisconnectReason {
+        match self {
+            Departure::EndOfInput => DisconnectReason::Closed,
+            Departure::ConnectionLost => DisconnectReason::ConnectionLost,
+            Departure::TooSlow => DisconnectReason::TooSlow,
+        }
+    }
+
     /// What the "left" notice adds in brackets, if anything.
     fn reason(&self) -> Option<&'static str> {
         match self {
@@ -141,6 +151,8 @@ pub struct Hub {
     /// Reused buffer for sanitised text.
     text: String,
     canned: Canned,
+    /// What `/metrics` reports.
+    counters: Counters,
 }
 
 impl Hub {
@@ -189,6 +201,7 @@ impl Hub {
             batch_route: None,
             text: String::new(),
             canned,
+            counters: Counters::default(),
         }
     }
 
@@ -220,12 +233,14 @@ impl Hub {
     /// nickname; or, past `--max-clients`, tell it the server is full and close it.
     pub fn connect(&mut self, id: ClientId, peer: Peer, now: Instant, sink: &mut impl Sink) {
         if self.client_count >= self.limits.max_clients {
+            self.counters.disconnected(DisconnectReason::ServerFull);
             sink.send(id, &self.canned.server_full);
             sink.close(id);
             return;
         }
         let unix_ms = self.clock.unix_ms(now);
         if let Some(ban) = self.sanctions.address_ban(peer.addr, unix_ms) {
+            self.counters.disconnected(DisconnectReason::Banned);
             let until = super::clock::until(ban.until);
             let line = self
                 .encoder
@@ -239,7 +254,12 @@ impl Hub {
         }
         if self.clients[id.0].is_some() {
             log::error!("client {} connected twice; dropping its old state", id.0);
-            self.disconnect(id, Departure::ConnectionLost, sink);
+            self.forget(
+                id,
+                Farewell::Left(None),
+                DisconnectReason::ConnectionLost,
+                sink,
+            );
         }
         let deadline = now + self.limits.login_timeout;
         self.clients[id.0] = Some(Client {
@@ -258,13 +278,14 @@ impl Hub {
     /// Client `id` is gone (the driver has closed or is closing it): forget it and tell its
     /// room. Unknown ids are ignored, so a driver may report an end more than once.
     pub fn disconnect(&mut self, id: ClientId, why: Departure, sink: &mut impl Sink) {
-        self.forget(id, Farewell::Left(why.reason()), sink);
+        self.forget(id, Farewell::Left(why.reason()), why.counted_as(), sink);
     }
 
     /// The server is stopping: every client gets a goodbye line and is closed.
     pub fn shutdown(&mut self, sink: &mut impl Sink) {
         for (index, client) in self.clients.iter_mut().enumerate() {
             if client.take().is_some() {
+                self.counters.disconnected(DisconnectReason::Shutdown);
                 let id = ClientId(index);
                 sink.send(id, &self.canned.shutdown);
                 sink.close(id);
@@ -292,6 +313,17 @@ impl Hub {
     /// How many connections the hub knows, registered or not.
     pub fn client_count(&self) -> usize {
         self.client_count
+    }
+
+    /// What the core counted, and how many clients have a nickname now, for `/metrics`.
+    pub fn counters(&self) -> (&Counters, usize) {
+        let registered = self
+            .clients
+            .iter()
+            .flatten()
+            .filter(|client| matches!(client.presence, Presence::Chatting(_)))
+            .count();
+        (&self.counters, registered)
     }
 
     /// Client `id`'s nickname, if it has one yet (for log lines).
@@ -360,11 +392,18 @@ impl Hub {
 
     /// Removes client `id` and, if it was registered, frees its nickname and tells its room
     /// how it went.
-    fn forget(&mut self, id: ClientId, farewell: Farewell<'_>, sink: &mut impl Sink) {
+    fn forget(
+        &mut self,
+        id: ClientId,
+        farewell: Farewell<'_>,
+        reason: DisconnectReason,
+        sink: &mut impl Sink,
+    ) {
         let Some(client) = self.clients.get_mut(id.0).and_then(Option::take) else {
             return;
         };
         self.client_count -= 1;
+        self.counters.disconnected(reason);
         self.held.remove(&id);
         self.waiting.remove(&id);
         self.prompts.remove(&id);

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use super::{member_of, Farewell, Hub, Presence};
 use crate::protocol::clock;
+use crate::protocol::counters::DisconnectReason;
 use crate::protocol::nick;
 use crate::protocol::others::Elsewhere;
 use crate::protocol::request::{Ban, Mute, Request, StoreRequest};
@@ -311,7 +312,7 @@ impl Hub {
             self.clients.get(target.0).and_then(Option::as_ref),
             Some(client) if matches!(client.presence, Presence::Chatting(_))
         ) {
-            self.forget(target, farewell, sink);
+            self.forget(target, farewell, DisconnectReason::Kicked, sink);
             sink.close(target);
         }
     }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::{plural, Farewell, Hub, Presence, Purpose, Then};
 use crate::protocol::clock;
 use crate::protocol::command::{self, Command, Input};
+use crate::protocol::counters::DisconnectReason;
 use crate::protocol::nick::{self, NickError};
 use crate::protocol::room::LOBBY;
 use crate::protocol::sink::{ClientId, Sink};
@@ -135,7 +136,12 @@ impl Hub {
             format_args!("no nickname chosen within {seconds} s; goodbye"),
             sink,
         );
-        self.forget(id, Farewell::Left(None), sink);
+        self.forget(
+            id,
+            Farewell::Left(None),
+            DisconnectReason::LoginTimeout,
+            sink,
+        );
         sink.close(id);
     }
 }

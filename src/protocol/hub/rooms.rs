@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use super::{member_of, plural, Client, Farewell, Hub, Member, Presence, Purpose};
 use crate::protocol::clock::stamp;
+use crate::protocol::counters::DisconnectReason;
 use crate::protocol::request::{Kind, Record, Request, StoreRequest};
 use crate::protocol::room::{self, Room, RoomId};
 use crate::protocol::sink::{ClientId, Sink};
@@ -179,7 +180,12 @@ impl Hub {
             self.notice(id, format_args!("Goodbye!"), sink);
         }
         let quoted = message.map(|message| format!("saying \"{}\"", shorten(message)));
-        self.forget(id, Farewell::Left(quoted.as_deref()), sink);
+        self.forget(
+            id,
+            Farewell::Left(quoted.as_deref()),
+            DisconnectReason::Quit,
+            sink,
+        );
         sink.close(id);
     }
 

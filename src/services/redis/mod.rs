@@ -25,7 +25,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::intake::Intake;
+use super::intake::{Intake, StoreStats};
 use super::mailbox::Mailbox;
 use crate::protocol::{Preload, StoreRequest};
 use queries::Scripts;
@@ -98,6 +98,11 @@ impl RedisStore {
     /// Hands a request to the store's threads. Never blocks.
     pub fn submit(&mut self, request: StoreRequest) {
         self.intake.push(request);
+    }
+
+    /// How its queue is doing, for `/metrics`.
+    pub fn stats(&self) -> StoreStats {
+        self.intake.stats()
     }
 
     /// Publishes what is queued, frees this server's nicknames (telling the other servers

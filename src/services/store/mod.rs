@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use db::Database;
 pub use db::Location;
 
-use super::intake::Intake;
+use super::intake::{Intake, StoreStats};
 use super::mailbox::Mailbox;
 use super::queue::{ByteQueue, Taken};
 use crate::config::Config;
@@ -94,6 +94,11 @@ impl Store {
             | StoreRequest::Unwatch(_) => {}
             other => self.intake.push(other),
         }
+    }
+
+    /// How its queue is doing, for `/metrics`.
+    pub fn stats(&self) -> StoreStats {
+        self.intake.stats()
     }
 
     /// Writes what is queued, then stops the thread and closes the file.

@@ -1,0 +1,23 @@
+# Shared by the benchmark scripts (sourced, not run): stopping the server a script's own
+# start() started, one measurement against a fresh server, and reading chat-load's table.
+# Needs LOAD (the chat-load command) and a start() that takes a server kind and sets
+# SERVER_PID.
+
+stop() {
+    kill -INT "$SERVER_PID"
+    wait "$SERVER_PID" || true
+    sleep 1
+}
+
+# Runs chat-load with "$@" against a fresh server of kind $1 on port $2; prints its table.
+measure() {
+    local kind=$1 port=$2
+    shift 2
+    start "$kind"
+    $LOAD --addr "127.0.0.1:$port" --server-pid "$SERVER_PID" "$@" 2>/dev/null || echo "failed: $kind $*"
+    stop
+}
+
+field() { awk -v key="$1" '$1 == key { print $2 }'; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
