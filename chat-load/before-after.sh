@@ -20,34 +20,28 @@ ulimit -n "$(ulimit -Hn)"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# Runs chat-load "${@:2}" against a fresh server of build $1 (old or new); prints its table.
-measure() {
-    local build=$1
-    shift
+# Starts a fresh server of build $1 (old or new); sets SERVER_PID.
+start() {
     rm -f "$WORK"/chat.db*
-    case $build in
+    case $1 in
     old) taskset -c 0 "$BASELINE" --backend mio --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 2>/dev/null & ;;
-    new) taskset -c 0 "$NEW" --backend mio --addr "127.0.0.1:$PORT" --rate-limit 0 --max-clients 30000 --db "$WORK/chat.db" 2>/dev/null & ;;
+    new) taskset -c 0 "$NEW" --backend mio --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 \
+        --db "$WORK/chat.db" 2>/dev/null & ;;
     esac
-    local server=$!
+    SERVER_PID=$!
     sleep 0.5
-    $LOAD --addr "127.0.0.1:$PORT" --server-pid "$server" "$@" 2>/dev/null || echo "failed: $*"
-    kill -INT "$server"
-    wait "$server" || true
-    sleep 1
 }
 
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# stop, measure KIND PORT ARGS..., field, median, ratio.
+source chat-load/bench-common.sh
 
 declare -A dps cpu idle
 for round in $(seq "$ROUNDS"); do
     for build in old new; do
-        out=$(measure "$build" fanout --clients 1000 --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
+        out=$(measure "$build" "$PORT" fanout --clients 1000 --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
         dps[$build]+="$(echo "$out" | field deliveries_per_second) "
         cpu[$build]+="$(echo "$out" | field server_cpu_ns_per_delivery) "
-        out2=$(measure "$build" idle --connections 9999 --sources 2 --broadcasts 3)
+        out2=$(measure "$build" "$PORT" idle --connections 9999 --sources 2 --broadcasts 3)
         idle[$build]+="$(echo "$out2" | field server_bytes_per_connection) "
         echo "round $round $build: $(echo "$out" | field deliveries_per_second)/s (lost $(echo "$out" | field lost)), $(echo "$out" | field server_cpu_ns_per_delivery) ns/delivery, $(echo "$out2" | field server_bytes_per_connection) B/idle connection" >&2
     done
@@ -60,5 +54,5 @@ for row in "deliveries/s, fanout --clients 1000 --senders 16 --window 4:dps" "se
     declare -n values=$key
     a=$(echo "${values[old]}" | median)
     b=$(echo "${values[new]}" | median)
-    echo "| $name | $a | $b | $(ratio "$b" "$a") |"
+    echo "| $name | $a | $b | $(ratio "$b" "$a" 3) |"
 done

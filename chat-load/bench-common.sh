@@ -1,7 +1,8 @@
 # Shared by the benchmark scripts (sourced, not run): stopping the server a script's own
 # start() started, one measurement against a fresh server, and reading chat-load's table.
 # Needs LOAD (the chat-load command) and a start() that takes a server kind and sets
-# SERVER_PID.
+# SERVER_PID. Servers here are started with --http-addr off, so that none of them takes
+# the web's default port.
 
 stop() {
     kill -INT "$SERVER_PID"
@@ -19,5 +20,7 @@ measure() {
 }
 
 field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# The median of numbers given one per line or separated by spaces.
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# a / b, with ${3:-2} decimals.
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { printf "%.*f", d, a / b }'; }

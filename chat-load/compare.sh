@@ -21,31 +21,24 @@ ulimit -n "$(ulimit -Hn)"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-# Runs one chat-load mode against a fresh server of backend $1; prints chat-load's table.
-measure() {
-    local backend=$1
-    shift
+# Starts a fresh server of backend $1, history in a fresh SQLite file; sets SERVER_PID.
+start() {
     rm -f "$WORK"/chat.db*
-    "$SERVER" --backend "$backend" --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 \
+    "$SERVER" --backend "$1" --addr "127.0.0.1:$PORT" --http-addr off --rate-limit 0 --max-clients 30000 \
         --db "$WORK/chat.db" 2>/dev/null &
-    local server=$!
+    SERVER_PID=$!
     sleep 0.5
-    "$LOAD" --addr "127.0.0.1:$PORT" --server-pid "$server" "$@" 2>/dev/null || echo "failed: $*"
-    kill -INT "$server"
-    wait "$server" || true
-    sleep 1
 }
 
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# stop, measure KIND PORT ARGS..., field, median, ratio.
+source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 declare -A dps cpu
 for round in $(seq "$ROUNDS"); do
     for clients in 10 100 1000; do
         for backend in mio tokio; do
-            out=$(measure "$backend" fanout --clients "$clients" --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
+            out=$(measure "$backend" "$PORT" fanout --clients "$clients" --senders 16 --window 4 --duration "$SECONDS_PER_RUN")
             lost=$(echo "$out" | field lost)
             [ "$lost" = 0 ] || echo "warning: $backend lost $lost lines at C=$clients" >&2
             dps[$backend,$clients]+="$(echo "$out" | field deliveries_per_second) "
@@ -68,7 +61,7 @@ done
 for rate in 2000; do
     p50=(); p99=()
     for backend in mio tokio; do
-        out=$(measure "$backend" rate --clients 1000 --senders 10 --rate "$rate" --duration "$SECONDS_PER_RUN")
+        out=$(measure "$backend" "$PORT" rate --clients 1000 --senders 10 --rate "$rate" --duration "$SECONDS_PER_RUN")
         p50+=("$(echo "$out" | field latency_ms_p50)")
         p99+=("$(echo "$out" | field latency_ms_p99)")
     done
@@ -78,7 +71,7 @@ done
 for connections in 9999 18999; do
     bytes=(); broadcast=()
     for backend in mio tokio; do
-        out=$(measure "$backend" idle --connections "$connections" --sources 2 --broadcasts 5)
+        out=$(measure "$backend" "$PORT" idle --connections "$connections" --sources 2 --broadcasts 5)
         bytes+=("$(echo "$out" | field server_bytes_per_connection)")
         broadcast+=("$(echo "$out" | field broadcast_ms_median)")
     done

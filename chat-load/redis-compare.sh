@@ -36,7 +36,7 @@ start_redis() {
 
 # Starts chat server number $1 (on PORT + $1) with the extra flags "${@:2}".
 start_chat() {
-    "$SERVER" --backend mio --addr "127.0.0.1:$((PORT + $1))" --rate-limit 0 --max-clients 30000 \
+    "$SERVER" --backend mio --addr "127.0.0.1:$((PORT + $1))" --http-addr off --rate-limit 0 --max-clients 30000 \
         "${@:2}" 2>/dev/null &
     PIDS+=("$!")
     CHAT_PIDS+=("$!")
@@ -90,8 +90,8 @@ cpu_seconds() {
     awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
 }
 
-field() { awk -v key="$1" '$1 == key { print $2 }'; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# field, median (its stop and measure are for one server; this script has its own).
+source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
 echo "redis: $(redis-server --version | cut -d' ' -f3)"
@@ -124,7 +124,7 @@ echo
 echo "| fan-out to 1,000 clients, 16 senders x 4 in flight (median of $ROUNDS) | deliveries/s | CPU ns per delivery (servers + Redis) |"
 echo "|---|---|---|"
 for setup in $setups; do
-    echo "| $setup | $(echo "${dps[$setup]}" | tr ' ' '\n' | grep . | median) | $(echo "${cpu[$setup]}" | tr ' ' '\n' | grep . | median) |"
+    echo "| $setup | $(echo "${dps[$setup]}" | median) | $(echo "${cpu[$setup]}" | median) |"
 done
 
 # Latency at a light fixed rate: 200 lines a second from 4 senders to 100 receivers. Within

@@ -90,12 +90,12 @@ echo "|---|---|---|"
 for setup in $setups; do
     row="| $setup deliveries/s"
     for clients in 100 1000; do
-        row+=" | $(echo "${dps[$setup,$clients]}" | tr ' ' '\n' | grep . | median)"
+        row+=" | $(echo "${dps[$setup,$clients]}" | median)"
     done
     echo "$row |"
     row="| $setup server CPU ns/delivery"
     for clients in 100 1000; do
-        row+=" | $(echo "${cpu[$setup,$clients]}" | tr ' ' '\n' | grep . | median)"
+        row+=" | $(echo "${cpu[$setup,$clients]}" | median)"
     done
     echo "$row |"
 done
@@ -103,8 +103,8 @@ for pair in "chat-tls chat-plain" "chat-tls redis-tls" "chat-plain redis-plain";
     set -- $pair
     row="| $1 / $2 deliveries/s"
     for clients in 100 1000; do
-        a=$(echo "${dps[$1,$clients]}" | tr ' ' '\n' | grep . | median)
-        b=$(echo "${dps[$2,$clients]}" | tr ' ' '\n' | grep . | median)
+        a=$(echo "${dps[$1,$clients]}" | median)
+        b=$(echo "${dps[$2,$clients]}" | median)
         row+=" | $(ratio "$a" "$b")"
     done
     echo "$row |"

@@ -54,9 +54,9 @@ echo
 echo "| fan-out, C=1000, 16 senders x 4 lines in flight (median of $ROUNDS) | deliveries/s | server CPU ns/delivery |"
 echo "|---|---|---|"
 for setup in plain ws; do
-    echo "| $setup | $(echo "${dps[$setup]}" | tr ' ' '\n' | grep . | median) | $(echo "${cpu[$setup]}" | tr ' ' '\n' | grep . | median) |"
+    echo "| $setup | $(echo "${dps[$setup]}" | median) | $(echo "${cpu[$setup]}" | median) |"
 done
-echo "| ws / plain | $(ratio "$(echo "${dps[ws]}" | tr ' ' '\n' | grep . | median)" "$(echo "${dps[plain]}" | tr ' ' '\n' | grep . | median)") | |"
+echo "| ws / plain | $(ratio "$(echo "${dps[ws]}" | median)" "$(echo "${dps[plain]}" | median)") | |"
 
 # Memory per idle registered connection at 10,000.
 echo
