@@ -14,13 +14,14 @@
 //!
 //! With `--tls` every client connects through TLS (accepting any certificate: chat-load is a
 //! test tool). With `--ws` every client is a WebSocket client of the server's web listener,
-//! as the chat page is (point `--addr` at `--http-addr`). With `--redis` the server is Redis, as a reference: receivers SUBSCRIBE and
-//! senders PUBLISH the lines a chat server would relay.
+//! as the chat page is (point `--addr` at `--http-addr`). With `--redis` the server is Redis,
+//! as a reference: receivers SUBSCRIBE and senders PUBLISH the lines a chat server would
+//! relay.
 //!
 //! Start the server with flood control off for the first two: `chat-tokio-stream
 //! --rate-limit 0`, and with `--max-clients` above the connection count for `idle`.
 
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -29,8 +30,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 
 use chat_load::handshakes::{self, HandshakeConfig};
-use chat_load::process::{cpu_time, own_cpu_time, rss_kib};
-use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Summary, Swarm, SwarmConfig, Task};
+use chat_load::process::rss_kib;
+use chat_load::{DeliveryCounter, Dialect, Pace, Stop, Swarm, SwarmConfig, Task};
+
+mod report;
 
 /// Load generator for chat-tokio-stream (or any server speaking its protocol).
 #[derive(Debug, Parser)]
@@ -249,14 +252,14 @@ fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
         args.duration,
         args.in_flight
     );
-    let cpu_before = cpu_times(cli);
+    let cpu_before = report::cpu_times(cli.server_pid);
     let summary = handshakes::run(&HandshakeConfig {
         server: cli.first_addr(),
         in_flight: args.in_flight,
         duration: secs(args.duration),
         sources: args.sources,
     })?;
-    let cpu_after = cpu_times(cli);
+    let cpu_after = report::cpu_times(cli.server_pid);
     let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
     let mut rows = vec![
         ("mode", "handshakes".to_string()),
@@ -276,8 +279,8 @@ fn handshake_rate(cli: &Cli, args: &HandshakeArgs) -> io::Result<()> {
         summary.completed,
         "server_cpu_ns_per_handshake",
     );
-    rows.extend(cpu_rows(work, cpu_before, cpu_after));
-    report(cli, &rows);
+    rows.extend(report::cpu_rows(work, cpu_before, cpu_after));
+    report::print(&rows, cli.json);
     Ok(())
 }
 
@@ -306,9 +309,9 @@ fn talk(
     );
     let mut task = Task::new(pace, Stop::After(secs(crowd.duration)), crowd.senders);
     task.line_bytes = crowd.line_bytes;
-    let cpu_before = cpu_times(cli);
+    let cpu_before = report::cpu_times(cli.server_pid);
     let summary = with_progress(swarm.delivery_counter(), || swarm.run(task))?;
-    let cpu_after = cpu_times(cli);
+    let cpu_after = report::cpu_times(cli.server_pid);
     let rss_loaded = cli.server_pid.and_then(rss_kib);
     let mut rows = vec![
         ("mode", mode.to_string()),
@@ -318,7 +321,7 @@ fn talk(
         ("line_bytes", crowd.line_bytes.to_string()),
     ];
     rows.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-    rows.extend(summary_rows(&summary));
+    rows.extend(report::summary_rows(&summary));
     rows.extend(rss_before.map(|kib| ("server_rss_before_kib", kib.to_string())));
     rows.extend(rss_loaded.map(|kib| ("server_rss_kib", kib.to_string())));
     let work = (
@@ -326,8 +329,8 @@ fn talk(
         summary.delivered,
         "server_cpu_ns_per_delivery",
     );
-    rows.extend(cpu_rows(work, cpu_before, cpu_after));
-    report(cli, &rows);
+    rows.extend(report::cpu_rows(work, cpu_before, cpu_after));
+    report::print(&rows, cli.json);
     Ok(())
 }
 
@@ -394,65 +397,8 @@ fn idle(cli: &Cli, args: &IdleArgs) -> io::Result<()> {
             format!("{per_connection:.0}"),
         ));
     }
-    report(cli, &rows);
+    report::print(&rows, cli.json);
     Ok(())
-}
-
-/// The figures of a task, as report rows.
-fn summary_rows(summary: &Summary) -> Vec<(&'static str, String)> {
-    let ms = |q: f64| format!("{:.3}", summary.latency.value_at_quantile(q) as f64 / 1e6);
-    vec![
-        ("seconds", format!("{:.2}", summary.elapsed.as_secs_f64())),
-        ("lines_said", summary.said.to_string()),
-        ("deliveries", summary.delivered.to_string()),
-        (
-            "deliveries_per_second",
-            format!("{:.0}", summary.deliveries_per_second()),
-        ),
-        ("lost", summary.lost.to_string()),
-        ("duplicated", summary.duplicated.to_string()),
-        ("latency_ms_p50", ms(0.5)),
-        ("latency_ms_p99", ms(0.99)),
-        ("latency_ms_p99_9", ms(0.999)),
-        (
-            "latency_ms_max",
-            format!("{:.3}", summary.latency.max() as f64 / 1e6),
-        ),
-    ]
-}
-
-/// CPU times of the server (if its pid is known) and of chat-load itself, taken before and
-/// after a measurement.
-type CpuTimes = (Option<Duration>, Option<Duration>);
-
-/// The CPU times now.
-fn cpu_times(cli: &Cli) -> CpuTimes {
-    (cli.server_pid.and_then(cpu_time), own_cpu_time())
-}
-
-/// What the server and chat-load spent during a measurement of `elapsed` that did `units`
-/// of work: the share of a core each kept busy, and the server's CPU time per unit (the
-/// row `per_unit` names).
-fn cpu_rows(
-    (elapsed, units, per_unit): (Duration, u64, &'static str),
-    (server_before, own_before): CpuTimes,
-    (server_after, own_after): CpuTimes,
-) -> Vec<(&'static str, String)> {
-    let seconds = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
-    let percent = |spent: Duration| format!("{:.0}", 100.0 * spent.as_secs_f64() / seconds);
-    let mut rows = Vec::new();
-    if let Some(server) = server_after
-        .zip(server_before)
-        .map(|(a, b)| a.saturating_sub(b))
-    {
-        rows.push(("server_cpu_percent", percent(server)));
-        let per = server.as_secs_f64() * 1e9 / units.max(1) as f64;
-        rows.push((per_unit, format!("{per:.0}")));
-    }
-    if let Some(own) = own_after.zip(own_before).map(|(a, b)| a.saturating_sub(b)) {
-        rows.push(("load_cpu_percent", percent(own)));
-    }
-    rows
 }
 
 /// Runs `work` while a thread prints deliveries per second to stderr once a second. The
@@ -476,24 +422,6 @@ fn with_progress<T>(counter: DeliveryCounter, work: impl FnOnce() -> T) -> T {
     drop(done);
     let _ = reporter.join();
     result
-}
-
-/// Prints the rows as a table, and as JSON when asked.
-fn report(cli: &Cli, rows: &[(&str, String)]) {
-    let mut out = io::stdout().lock();
-    for (key, value) in rows {
-        let _ = writeln!(out, "{key:<28} {value}");
-    }
-    if cli.json {
-        let fields: Vec<String> = rows
-            .iter()
-            .map(|(key, value)| match value.parse::<f64>() {
-                Ok(_) => format!("\"{key}\":{value}"),
-                Err(_) => format!("\"{key}\":\"{value}\""),
-            })
-            .collect();
-        let _ = writeln!(out, "{{{}}}", fields.join(","));
-    }
 }
 
 fn secs(seconds: f64) -> Duration {
