@@ -28,14 +28,15 @@ impl MioServer {
     /// on an error that cannot clear by itself; it is logged once per episode.
     pub(super) fn accept_all(&mut self) {
         self.accept_paused_until = None;
-        for index in 0..self.listeners.len() {
+        // A connection keeps its listener's index in a byte; there are at most four.
+        for (index, listener_id) in (0..self.listeners.len()).zip(0u8..) {
             loop {
                 let listener = &self.listeners[index];
                 match listener.socket.accept() {
                     Ok((stream, peer)) => {
                         self.starvation.succeeded();
                         let kind = listener.kind.clone();
-                        self.admit(stream, peer, &kind, index);
+                        self.admit(stream, peer, &kind, listener_id);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -52,7 +53,7 @@ impl MioServer {
     /// Registers a new connection of `kind` from the `listener`th listener and introduces
     /// it to the chat core (a web connection only once it asks for a WebSocket; until then
     /// it has [`REQUEST_TIMEOUT`] to ask for anything).
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, kind: &Kind, listener: usize) {
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, kind: &Kind, listener: u8) {
         if let Err(e) = stream.set_nodelay(true) {
             log::debug!("{peer}: cannot set TCP_NODELAY: {e}");
         }

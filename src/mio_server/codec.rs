@@ -12,16 +12,24 @@ use super::web::request::{Parsed, RequestHead};
 use super::web::WebSocketInput;
 use crate::protocol::{ClientId, Flow, Hub};
 
-/// A connection's codec.
+/// A connection's codec: one word in every connection, the web's state boxed apart.
 #[derive(Debug, Default)]
 pub enum Codec {
     /// Newline-delimited text, straight to the chat core (which splits and bounds lines).
     #[default]
     Lines,
-    /// An HTTP request head being collected (boxed: idle chat clients should not pay for it).
-    Http(Box<RequestHead>),
+    /// A web client, at either stage (one box, so that idle chat clients do not pay for a
+    /// second variant's tag).
+    Web(Box<Web>),
+}
+
+/// A web client's stage.
+#[derive(Debug)]
+pub enum Web {
+    /// An HTTP request head being collected.
+    Http(RequestHead),
     /// WebSocket frames, their text to the chat core.
-    WebSocket(Box<WebSocketInput>),
+    WebSocket(WebSocketInput),
 }
 
 /// What a codec made of a read.
@@ -36,7 +44,12 @@ pub enum Input {
 impl Codec {
     /// The codec of a new web connection.
     pub fn http() -> Codec {
-        Codec::Http(Box::default())
+        Codec::Web(Box::new(Web::Http(RequestHead::default())))
+    }
+
+    /// The codec of a web connection that has upgraded to a WebSocket.
+    pub fn websocket(input: WebSocketInput) -> Codec {
+        Codec::Web(Box::new(Web::WebSocket(input)))
     }
 
     /// Bytes read from client `id` at `now` (mutable: WebSocket payloads are unmasked where
@@ -51,18 +64,20 @@ impl Codec {
     ) -> Input {
         match self {
             Codec::Lines => Input::Chat(hub.receive(id, bytes, now, conns)),
-            Codec::Http(head) => match head.push(bytes) {
-                Parsed::Partial => Input::Chat(Flow::Continue),
-                parsed => Input::Request(parsed),
+            Codec::Web(web) => match &mut **web {
+                Web::Http(head) => match head.push(bytes) {
+                    Parsed::Partial => Input::Chat(Flow::Continue),
+                    parsed => Input::Request(parsed),
+                },
+                Web::WebSocket(socket) => Input::Chat(socket.input(id, bytes, now, hub, conns)),
             },
-            Codec::WebSocket(socket) => Input::Chat(socket.input(id, bytes, now, hub, conns)),
         }
     }
 
     /// True while it waits for an HTTP request (a web connection that has asked for nothing
     /// yet).
     pub fn awaits_request(&self) -> bool {
-        matches!(self, Codec::Http(_))
+        matches!(self, Codec::Web(web) if matches!(**web, Web::Http(_)))
     }
 
     /// Input the codec holds, to be read before the socket's once the client may go on: a
@@ -70,8 +85,11 @@ impl Codec {
     /// core to take the text before it.
     pub fn take_set_aside(&mut self) -> Option<Vec<u8>> {
         match self {
-            Codec::WebSocket(socket) => socket.take_set_aside(),
-            Codec::Lines | Codec::Http(_) => None,
+            Codec::Web(web) => match &mut **web {
+                Web::WebSocket(socket) => socket.take_set_aside(),
+                Web::Http(_) => None,
+            },
+            Codec::Lines => None,
         }
     }
 
@@ -83,9 +101,8 @@ impl Codec {
         hub: &mut Hub,
         conns: &mut Connections,
     ) {
-        match self {
-            Codec::Lines | Codec::WebSocket(_) => hub.end_of_input(id, now, conns),
-            Codec::Http(_) => {}
+        if !self.awaits_request() {
+            hub.end_of_input(id, now, conns);
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::codec::Codec;
 use super::io::Io;
-use crate::outbox::Outbox;
+use crate::outbox::{Framing, Outbox};
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,9 @@ pub struct Connection {
     pub codec: Codec,
     /// Output waiting to be written.
     pub outbox: Outbox,
+    /// How its outbox's lines go on the wire: as they are, or as WebSocket frames once the
+    /// client has upgraded.
+    pub framing: Framing,
     /// Open, closing, draining or failed.
     pub phase: Phase,
     /// Already in the loop's list of connections to flush this pass.
@@ -41,18 +44,19 @@ pub struct Connection {
     pub paused: bool,
     /// Already in the list of connections to read again next pass.
     pub revisit_pending: bool,
-    /// The listener it came from (its index), for the metrics.
-    pub listener: usize,
+    /// The listener it came from (its index: there are at most four), for the metrics.
+    pub listener: u8,
 }
 
 impl Connection {
     /// A freshly accepted connection from the `listener`th listener.
-    pub fn new(io: Io, codec: Codec, listener: usize) -> Self {
+    pub fn new(io: Io, codec: Codec, listener: u8) -> Self {
         Connection {
             io,
             codec,
             listener,
             outbox: Outbox::default(),
+            framing: Framing::Lines,
             phase: Phase::Open,
             flush_pending: false,
             wants_writable: false,
@@ -71,5 +75,23 @@ impl Connection {
             Phase::Closing => self.io.is_handshaking(),
             Phase::Failed => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every connection is a slab slot of this size, and the slab doubles as it grows, so
+    /// each byte here costs up to two per connection: an idle connection's memory is mostly
+    /// this and the chat core's client. The web and TLS keep their state boxed apart.
+    #[test]
+    fn a_connection_slot_stays_small() {
+        assert_eq!(std::mem::size_of::<Codec>(), 8);
+        assert!(
+            std::mem::size_of::<Connection>() <= 80,
+            "{} bytes",
+            std::mem::size_of::<Connection>()
+        );
     }
 }

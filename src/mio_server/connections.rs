@@ -130,7 +130,7 @@ impl Connections {
 
     /// Adds a freshly accepted connection under `id` (a vacant key of the slab).
     pub fn insert(&mut self, id: ClientId, conn: Connection) {
-        self.open_per_listener[conn.listener] += 1;
+        self.open_per_listener[usize::from(conn.listener)] += 1;
         self.slab.insert(conn);
         debug_assert!(self.slab.contains(id.0));
     }
@@ -139,7 +139,7 @@ impl Connections {
     pub fn close_now(&mut self, id: ClientId, registry: &Registry) {
         if self.slab.contains(id.0) {
             let mut conn = self.slab.remove(id.0);
-            self.open_per_listener[conn.listener] -= 1;
+            self.open_per_listener[usize::from(conn.listener)] -= 1;
             if let Err(e) = registry.deregister(conn.io.socket()) {
                 log::debug!("client {}: deregister failed: {e}", id.0);
             }
@@ -199,9 +199,9 @@ impl Connections {
             return;
         };
         let before = conn.outbox.queued_bytes();
-        let flushed = conn
-            .outbox
-            .flush_to(&mut conn.io, usize::MAX, &mut self.gather);
+        let flushed =
+            conn.outbox
+                .flush_to(&mut conn.io, conn.framing, usize::MAX, &mut self.gather);
         self.counters.bytes_out += (before - conn.outbox.queued_bytes()) as u64;
         match flushed {
             Ok(_) if conn.outbox.queued_bytes() > self.max_outbuf => {
@@ -231,7 +231,7 @@ impl Sink for Connections {
         let Some(conn) = self.slab.get_mut(client.0) else {
             return;
         };
-        if conn.phase == Phase::Open && conn.outbox.framing() == Framing::WebSocket {
+        if conn.phase == Phase::Open && conn.framing == Framing::WebSocket {
             self.send_raw(client, websocket::close(CloseCode::Normal));
         }
         self.begin_closing(client);

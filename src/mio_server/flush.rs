@@ -27,9 +27,12 @@ impl MioServer {
         };
         conn.flush_pending = false;
         let before = conn.outbox.queued_bytes();
-        let flushed = conn
-            .outbox
-            .flush_to(&mut conn.io, WRITE_BUDGET, &mut self.conns.gather);
+        let flushed = conn.outbox.flush_to(
+            &mut conn.io,
+            conn.framing,
+            WRITE_BUDGET,
+            &mut self.conns.gather,
+        );
         self.conns.counters.bytes_out += (before - conn.outbox.queued_bytes()) as u64;
         match flushed {
             Ok(Flushed::Drained) => {

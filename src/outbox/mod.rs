@@ -9,9 +9,10 @@
 //! hold nothing, and a server that flushes a thousand outboxes a pass recycles their storage
 //! through [`SpareQueues`] instead of allocating and freeing it for every recipient.
 //!
-//! An outbox has a [`Framing`]: its lines go out as they are, or (a WebSocket client's) as
-//! one text frame each, whose small header is made at flush time in front of the shared
-//! bytes. Bytes a transport or codec speaks by itself (an HTTP response, a WebSocket pong or
+//! A flush is given a [`Framing`]: the lines go out as they are, or (to a WebSocket client)
+//! as one text frame each, whose small header is made at flush time in front of the shared
+//! bytes. The connection keeps its framing, not the outbox: an idle connection's outbox is
+//! three words and a queue that holds nothing. Bytes a transport or codec speaks by itself (an HTTP response, a WebSocket pong or
 //! close frame, a Telnet answer) are queued raw, in order with the lines.
 //!
 //! Before each write, consecutive short lines are copied into one [`Gather`] buffer, so the
@@ -135,21 +136,9 @@ pub struct Outbox {
     /// Bytes of the queued buffers in total, for the slow-consumer limit (frame headers not
     /// counted: a few bytes a line).
     queued_bytes: usize,
-    /// How lines go on the wire.
-    framing: Framing,
 }
 
 impl Outbox {
-    /// Puts the lines queued from now on, and those waiting, on the wire with `framing`.
-    pub fn set_framing(&mut self, framing: Framing) {
-        self.framing = framing;
-    }
-
-    /// How its lines go on the wire.
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// Queues one line (or several, in one buffer).
     pub fn push(&mut self, line: Line) {
         self.enqueue(Queued::Lines(line));
@@ -193,13 +182,15 @@ impl Outbox {
         self.queued_bytes - written
     }
 
-    /// Writes queued lines to `out` until done, blocked, or `budget` bytes are written,
-    /// using `gather` for short lines, then flushes `out` (a writer that holds output of its
-    /// own, such as TLS records, sends it then). Interrupted writes are retried; any other
-    /// error is returned.
+    /// Writes queued lines to `out`, framed with `framing`, until done, blocked, or `budget`
+    /// bytes are written, using `gather` for short lines, then flushes `out` (a writer that
+    /// holds output of its own, such as TLS records, sends it then). Interrupted writes are
+    /// retried; any other error is returned. A connection flushes with one framing all its
+    /// life after its first line (a web client's HTTP answer is raw, whatever the framing).
     pub fn flush_to(
         &mut self,
         out: &mut impl Write,
+        framing: Framing,
         budget: usize,
         gather: &mut Gather,
     ) -> io::Result<Flushed> {
@@ -209,7 +200,7 @@ impl Outbox {
                 return Ok(Flushed::BudgetSpent);
             }
             let mut pieces = [Piece::Gathered { start: 0, end: 0 }; MAX_IOVECS];
-            let (count, whole) = self.plan(&mut pieces, gather);
+            let (count, whole) = self.plan(framing, &mut pieces, gather);
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             for (piece, slice) in pieces[..count].iter().zip(slices.iter_mut()) {
                 *slice = IoSlice::new(match *piece {
@@ -222,7 +213,7 @@ impl Outbox {
             match out.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(written) => {
-                    self.consume(written, whole);
+                    self.consume(framing, written, whole);
                     written_total += written;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
@@ -240,7 +231,12 @@ impl Outbox {
     /// Lays out the next write: consecutive short stretches copied into `gather` (frame
     /// headers always), long ones referenced where they are. Returns how many pieces of
     /// `pieces` it filled, and which entries it holds whole.
-    fn plan(&self, pieces: &mut [Piece; MAX_IOVECS], gather: &mut Gather) -> (usize, Whole) {
+    fn plan(
+        &self,
+        framing: Framing,
+        pieces: &mut [Piece; MAX_IOVECS],
+        gather: &mut Gather,
+    ) -> (usize, Whole) {
         let mut plan = Plan {
             pieces,
             count: 0,
@@ -253,7 +249,7 @@ impl Outbox {
         for (index, queued) in self.lines.iter().enumerate() {
             let mut skip = if index == 0 { self.offset } else { 0 };
             let bytes = queued.buffer().as_bytes();
-            let framed = matches!(queued, Queued::Lines(_)) && self.framing == Framing::WebSocket;
+            let framed = matches!(queued, Queued::Lines(_)) && framing == Framing::WebSocket;
             if framed && skip == 0 && bytes.len() < GATHER_BELOW {
                 if !plan.copy_frames_of(queued.buffer()) {
                     break;
@@ -295,15 +291,12 @@ impl Outbox {
 
     /// Drops everything queued (the connection is being dropped).
     pub fn clear(&mut self) {
-        *self = Outbox {
-            framing: self.framing,
-            ..Outbox::default()
-        };
+        *self = Outbox::default();
     }
 
-    /// Forgets `written` wire bytes from the front of the queue, of a write planned with
-    /// `whole` (what it held whole is dropped without measuring it again).
-    fn consume(&mut self, mut written: usize, whole: Whole) {
+    /// Forgets `written` wire bytes (framed with `framing`) from the front of the queue, of a
+    /// write planned with `whole` (what it held whole is dropped without measuring it again).
+    fn consume(&mut self, framing: Framing, mut written: usize, whole: Whole) {
         if written >= whole.bytes {
             for queued in self.lines.drain(..whole.entries) {
                 self.queued_bytes -= queued.buffer().len();
@@ -312,7 +305,7 @@ impl Outbox {
             written -= whole.bytes;
         }
         while let Some(first) = self.lines.front() {
-            let left_in_first = first.wire_len(self.framing) - self.offset;
+            let left_in_first = first.wire_len(framing) - self.offset;
             if written < left_in_first {
                 self.offset += written;
                 return;

@@ -49,7 +49,7 @@ fn partial_writes_resume_at_the_right_byte() {
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(&mut out, Framing::Lines, usize::MAX, &mut Gather::default())
             .unwrap(),
         Flushed::Blocked
     );
@@ -57,7 +57,7 @@ fn partial_writes_resume_at_the_right_byte() {
     out.calls = 10;
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(&mut out, Framing::Lines, usize::MAX, &mut Gather::default())
             .unwrap(),
         Flushed::Drained
     );
@@ -75,7 +75,7 @@ fn the_budget_stops_a_flush_with_output_left() {
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, 5, &mut Gather::default())
+            .flush_to(&mut out, Framing::Lines, 5, &mut Gather::default())
             .unwrap(),
         Flushed::BudgetSpent
     );
@@ -92,7 +92,7 @@ fn a_drained_outbox_gives_its_storage_away_for_reuse() {
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(&mut out, Framing::Lines, usize::MAX, &mut Gather::default())
             .unwrap(),
         Flushed::Drained
     );
@@ -121,7 +121,7 @@ fn short_lines_are_gathered_and_long_ones_written_in_place() {
     let mut outbox = outbox_with(&["a", "b", &long, "c"]);
     let mut pieces = [Piece::Gathered { start: 0, end: 0 }; MAX_IOVECS];
     let mut gather = Gather::default();
-    assert_eq!(outbox.plan(&mut pieces, &mut gather).0, 3);
+    assert_eq!(outbox.plan(Framing::Lines, &mut pieces, &mut gather).0, 3);
     assert!(matches!(pieces[0], Piece::Gathered { start: 0, end: 4 }));
     assert!(matches!(
         pieces[1],
@@ -138,7 +138,9 @@ fn short_lines_are_gathered_and_long_ones_written_in_place() {
         calls: 1,
     };
     assert_eq!(
-        outbox.flush_to(&mut out, usize::MAX, &mut gather).unwrap(),
+        outbox
+            .flush_to(&mut out, Framing::Lines, usize::MAX, &mut gather)
+            .unwrap(),
         Flushed::Drained
     );
     assert_eq!(out.got, format!("a\nb\n{long}\nc\n").as_bytes());
@@ -156,7 +158,7 @@ fn a_write_of_many_lines_stops_at_the_gather_size_and_resumes() {
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(&mut out, Framing::Lines, usize::MAX, &mut Gather::default())
             .unwrap(),
         Flushed::Drained
     );
@@ -183,7 +185,6 @@ fn text_frames(mut wire: &[u8]) -> Vec<String> {
 fn websocket_framing_makes_each_line_a_frame_and_raw_bytes_stay_raw() {
     let mut outbox = Outbox::default();
     outbox.push_raw(Line::raw(b"HTTP/1.1 101 Switching Protocols\r\n\r\n"));
-    outbox.set_framing(Framing::WebSocket);
     let mut batch = crate::protocol::wire::LineBatch::default();
     let at = crate::protocol::clock::stamp(0);
     batch.push(at, crate::protocol::Kind::Chat, "a", "one");
@@ -197,7 +198,12 @@ fn websocket_framing_makes_each_line_a_frame_and_raw_bytes_stay_raw() {
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(
+                &mut out,
+                Framing::WebSocket,
+                usize::MAX,
+                &mut Gather::default()
+            )
             .unwrap(),
         Flushed::Drained
     );
@@ -215,7 +221,6 @@ fn websocket_frames_survive_writes_cut_anywhere() {
     let long = "y".repeat(1200);
     for chunk in [1, 2, 3, 5, 7, 64, 1000] {
         let mut outbox = outbox_with(&["short", &long, "end"]);
-        outbox.set_framing(Framing::WebSocket);
         let mut out = Trickle {
             got: Vec::new(),
             chunk,
@@ -223,7 +228,9 @@ fn websocket_frames_survive_writes_cut_anywhere() {
         };
         let mut gather = Gather::default();
         assert_eq!(
-            outbox.flush_to(&mut out, usize::MAX, &mut gather).unwrap(),
+            outbox
+                .flush_to(&mut out, Framing::WebSocket, usize::MAX, &mut gather)
+                .unwrap(),
             Flushed::Drained
         );
         assert_eq!(
@@ -236,9 +243,8 @@ fn websocket_frames_survive_writes_cut_anywhere() {
 }
 
 #[test]
-fn a_websocket_outbox_counts_what_is_queued_and_keeps_its_framing_when_cleared() {
+fn a_websocket_outbox_counts_what_is_queued_not_the_frame_headers() {
     let mut outbox = outbox_with(&["hello", "world"]);
-    outbox.set_framing(Framing::WebSocket);
     assert_eq!(outbox.queued_bytes(), 12);
     let mut out = Trickle {
         got: Vec::new(),
@@ -247,7 +253,12 @@ fn a_websocket_outbox_counts_what_is_queued_and_keeps_its_framing_when_cleared()
     };
     assert_eq!(
         outbox
-            .flush_to(&mut out, usize::MAX, &mut Gather::default())
+            .flush_to(
+                &mut out,
+                Framing::WebSocket,
+                usize::MAX,
+                &mut Gather::default()
+            )
             .unwrap(),
         Flushed::Blocked
     );
@@ -258,5 +269,4 @@ fn a_websocket_outbox_counts_what_is_queued_and_keeps_its_framing_when_cleared()
     );
     outbox.clear();
     assert_eq!(outbox.queued_bytes(), 0);
-    assert_eq!(outbox.framing, Framing::WebSocket);
 }

@@ -17,7 +17,7 @@ use tokio::time::sleep_until;
 
 use super::peers::{Item, Queue, Shared};
 use crate::lifecycle::CLOSE_LINGER;
-use crate::outbox::{Flushed, Gather, Outbox};
+use crate::outbox::{Flushed, Framing, Gather, Outbox};
 use crate::protocol::{ClientId, Departure, Flow};
 
 /// Bytes read per `try_read`; the buffer lives on the stack only while reading.
@@ -107,8 +107,9 @@ pub async fn serve(
         }
         // Write before judging: only what the socket refuses counts against --max-outbuf.
         let before = outbox.queued_bytes();
-        let flushed = GATHER
-            .with_borrow_mut(|gather| outbox.flush_to(&mut TryWriter(&stream), usize::MAX, gather));
+        let flushed = GATHER.with_borrow_mut(|gather| {
+            outbox.flush_to(&mut TryWriter(&stream), Framing::Lines, usize::MAX, gather)
+        });
         queue
             .unsent
             .fetch_sub(before - outbox.queued_bytes(), Ordering::Relaxed);

@@ -10,7 +10,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, RootCertStore};
 
 use super::*;
-use crate::outbox::{Flushed, Gather, Outbox};
+use crate::outbox::{Flushed, Framing, Gather, Outbox};
 use crate::protocol::wire::Encoder;
 
 /// TLS record type of application data.
@@ -147,7 +147,12 @@ fn a_pass_of_lines_goes_out_as_one_record_and_more_only_past_16_kib() {
     let (mut server, mut client) = connected();
     for lines in [50, 1500] {
         let (mut outbox, text) = outbox_of(lines, "bob: a short line of chat");
-        let flushed = outbox.flush_to(&mut server, usize::MAX, &mut Gather::default());
+        let flushed = outbox.flush_to(
+            &mut server,
+            Framing::Lines,
+            usize::MAX,
+            &mut Gather::default(),
+        );
         assert_eq!(flushed.expect("a flush"), Flushed::Drained);
         let exchanged = exchange(&mut server, &mut client);
         let records = records(&exchanged.wire);
@@ -163,7 +168,12 @@ fn a_backlog_stays_in_the_outbox_when_the_socket_is_full() {
     let (mut outbox, text) = outbox_of(3000, "alice: words the client is not reading");
     let total = outbox.queued_bytes();
     server.socket().full = true;
-    let flushed = outbox.flush_to(&mut server, usize::MAX, &mut Gather::default());
+    let flushed = outbox.flush_to(
+        &mut server,
+        Framing::Lines,
+        usize::MAX,
+        &mut Gather::default(),
+    );
     assert_eq!(flushed.expect("a flush"), Flushed::Blocked);
     assert_eq!(
         outbox.queued_bytes(),
@@ -171,7 +181,12 @@ fn a_backlog_stays_in_the_outbox_when_the_socket_is_full() {
         "rustls took one record's worth, no more"
     );
     server.socket().full = false;
-    let flushed = outbox.flush_to(&mut server, usize::MAX, &mut Gather::default());
+    let flushed = outbox.flush_to(
+        &mut server,
+        Framing::Lines,
+        usize::MAX,
+        &mut Gather::default(),
+    );
     assert_eq!(flushed.expect("a flush"), Flushed::Drained);
     assert_eq!(exchange(&mut server, &mut client).by_client, text);
 }
@@ -180,7 +195,12 @@ fn a_backlog_stays_in_the_outbox_when_the_socket_is_full() {
 fn lines_written_during_the_handshake_go_out_after_it() {
     let (mut server, mut client) = pair();
     let (mut outbox, text) = outbox_of(2, "*** Welcome");
-    let flushed = outbox.flush_to(&mut server, usize::MAX, &mut Gather::default());
+    let flushed = outbox.flush_to(
+        &mut server,
+        Framing::Lines,
+        usize::MAX,
+        &mut Gather::default(),
+    );
     assert_eq!(flushed.expect("a flush"), Flushed::Drained);
     assert!(server.is_handshaking());
     let mut by_client = Vec::new();

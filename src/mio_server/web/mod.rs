@@ -213,8 +213,8 @@ impl MioServer {
                 return Flow::Continue;
             }
         };
-        conn.codec = Codec::WebSocket(Box::new(WebSocketInput::new(early)));
-        conn.outbox.set_framing(Framing::WebSocket);
+        conn.codec = Codec::websocket(WebSocketInput::new(early));
+        conn.framing = Framing::WebSocket;
         self.conns.timers.cancel((id, Deadline::Request));
         // What the client sent after its request is read first, next pass.
         self.conns.revisit(id);
