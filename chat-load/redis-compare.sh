@@ -7,7 +7,8 @@
 # interleaved, and medians are printed. Nothing is pinned: two servers, Redis and the load
 # share the machine's cores, which is the point of saying the figures are contention-bound.
 # Alongside each fan-out run it reports the CPU the server processes and Redis spent per
-# delivery (from /proc), which the load on the machine disturbs less than the rate does.
+# delivery (from /proc), which the load on the machine disturbs less than the rate does,
+# and Redis's own CPU per line said: what one Redis can carry bounds N servers on it.
 # Needs redis-server (Debian's package) and ~3,000 open files per process.
 #
 #   bash chat-load/redis-compare.sh
@@ -49,10 +50,11 @@ stop_all() {
     sleep 1
 }
 
-# Starts what setup $1 needs; sets ADDRS (the chat servers, comma-separated) and WATCHED
-# (the pids whose CPU counts).
+# Starts what setup $1 needs; sets ADDRS (the chat servers, comma-separated), WATCHED
+# (the pids whose CPU counts) and REDIS_PID (empty without Redis).
 start_setup() {
     CHAT_PIDS=()
+    REDIS_PID=
     case $1 in
     alone)
         start_chat 0 --db :memory:
@@ -81,10 +83,10 @@ start_setup() {
     sleep 0.5
 }
 
-# CPU seconds the processes $WATCHED have used so far.
+# CPU seconds the processes "$@" have used so far.
 cpu_seconds() {
     local ticks=0 pid
-    for pid in $WATCHED; do
+    for pid in "$@"; do
         ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
     done
     awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
@@ -98,16 +100,18 @@ echo "redis: $(redis-server --version | cut -d' ' -f3)"
 
 # Fan-out to 1,000 clients, 16 senders with 4 lines each in flight.
 setups="alone one+redis two+redis redis-pubsub"
-declare -A dps cpu
+declare -A dps cpu redis_line
 for round in $(seq "$ROUNDS"); do
     for setup in $setups; do
         start_setup "$setup"
         dialect=()
         [ "$setup" = redis-pubsub ] && dialect=(--redis)
-        before=$(cpu_seconds)
+        before=$(cpu_seconds $WATCHED)
+        redis_before=$(cpu_seconds $REDIS_PID)
         out=$($LOAD --addr "$ADDRS" "${dialect[@]}" fanout --clients 1000 --senders 16 --window 4 \
             --duration "$SECONDS_PER_RUN" 2>/dev/null) || out="failed"
-        after=$(cpu_seconds)
+        after=$(cpu_seconds $WATCHED)
+        redis_after=$(cpu_seconds $REDIS_PID)
         stop_all
         lost=$(echo "$out" | field lost)
         [ "$lost" = 0 ] || echo "warning: $setup lost ${lost:-?} lines" >&2
@@ -115,16 +119,20 @@ for round in $(seq "$ROUNDS"); do
         delivered=$(echo "$out" | field deliveries)
         per=$(awk -v a="$before" -v b="$after" -v d="${delivered:-0}" \
             'BEGIN { if (d > 0) printf "%.0f", (b - a) * 1e9 / d; else print "?" }')
+        said=$(echo "$out" | field lines_said)
+        per_line=$(awk -v a="$redis_before" -v b="$redis_after" -v n="${said:-0}" \
+            'BEGIN { if (n > 0 && b > a) printf "%.1f", (b - a) * 1e6 / n; else print "-" }')
         dps[$setup]+="$rate "
         cpu[$setup]+="$per "
-        echo "round $round $setup: $rate deliveries/s, $per ns of server+Redis CPU per delivery" >&2
+        redis_line[$setup]+="$per_line "
+        echo "round $round $setup: $rate deliveries/s, $per ns of server+Redis CPU per delivery, Redis $per_line µs per line said" >&2
     done
 done
 echo
-echo "| fan-out to 1,000 clients, 16 senders x 4 in flight (median of $ROUNDS) | deliveries/s | CPU ns per delivery (servers + Redis) |"
-echo "|---|---|---|"
+echo "| fan-out to 1,000 clients, 16 senders x 4 in flight (median of $ROUNDS) | deliveries/s | CPU ns per delivery (servers + Redis) | Redis CPU µs per line said |"
+echo "|---|---|---|---|"
 for setup in $setups; do
-    echo "| $setup | $(echo "${dps[$setup]}" | median) | $(echo "${cpu[$setup]}" | median) |"
+    echo "| $setup | $(echo "${dps[$setup]}" | median) | $(echo "${cpu[$setup]}" | median) | $(echo "${redis_line[$setup]}" | median) |"
 done
 
 # Latency at a light fixed rate: 200 lines a second from 4 senders to 100 receivers. Within
