@@ -25,9 +25,9 @@
 //! connection for the flush, and the flush writes a pass's lines into the session as one
 //! record (or as few as 16 KiB records allow).
 //!
-//! A web connection ([`web`]) is the same again, with an HTTP codec that becomes a WebSocket
-//! codec on `GET /ws`, and an outbox that frames its lines; the read path is [`read`], the
-//! flush path [`flush`].
+//! A web connection (`web`) is the same again, with an HTTP codec that becomes a WebSocket
+//! codec on `GET /ws`, and an outbox that frames its lines; the read path is `read`, the
+//! flush path `flush`.
 
 mod accept;
 mod codec;

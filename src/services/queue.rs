@@ -60,8 +60,7 @@ impl<T> ByteQueue<T> {
         }
         state.bytes += bytes;
         state.items.push_back((item, bytes));
-        drop(state);
-        self.ready.notify_one();
+        self.wake_if_first(state);
         Ok(())
     }
 
@@ -73,9 +72,20 @@ impl<T> ByteQueue<T> {
             return Err(item);
         }
         state.items.push_back((item, 0));
-        drop(state);
-        self.ready.notify_one();
+        self.wake_if_first(state);
         Ok(())
+    }
+
+    /// Wakes the consumer if the item just pushed is the only one: the consumer waits only
+    /// on an empty queue, and takes everything at once, so a later push finds it awake or
+    /// about to take. (Waking it for every item would cost the producer a system call per
+    /// item, and the consumer a wake-up per item.)
+    fn wake_if_first(&self, state: MutexGuard<'_, State<T>>) {
+        let first = state.items.len() == 1;
+        drop(state);
+        if first {
+            self.ready.notify_one();
+        }
     }
 
     /// Moves everything waiting into `into`, in order, waiting up to `timeout` for something
@@ -149,6 +159,30 @@ mod tests {
         assert_eq!(queue.take_all(&mut taken, Duration::ZERO), Taken::Work);
         assert_eq!(queue.take_all(&mut taken, Duration::ZERO), Taken::Closed);
         assert_eq!(taken, ["a"]);
+    }
+
+    #[test]
+    fn a_waiting_consumer_is_woken_by_the_first_push_and_takes_the_rest_with_it() {
+        let queue = std::sync::Arc::new(ByteQueue::new(100));
+        let consumer = {
+            let queue = std::sync::Arc::clone(&queue);
+            std::thread::spawn(move || {
+                let mut taken = Vec::new();
+                while taken.len() < 3 {
+                    assert_eq!(
+                        queue.take_all(&mut taken, Duration::from_secs(60)),
+                        Taken::Work,
+                        "woken by a push, long before the timeout"
+                    );
+                }
+                taken
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        for item in 1..=3 {
+            queue.push(item, 1).unwrap();
+        }
+        assert_eq!(consumer.join().unwrap(), [1, 2, 3]);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Messages reach the thread through a queue bounded in bytes. The thread takes everything
 //! waiting at once and keeps it in one transaction (group commit: one commit for many
-//! lines), so it commits as often as the disk allows and never later than it is idle for.
+//! lines). A line that comes to an idle store is committed at once; while lines keep
+//! coming, commits are at least [`COMMIT_INTERVAL`] apart, and what arrives meanwhile
+//! joins the next one.
 //! Past the bound, the newest messages are dropped and counted, never waited for: a slow disk
 //! does not slow the chat. Reads (`/history`, a room's history on entering it) go through the
 //! same queue, behind the writes sent before them, so a client always finds what it has just
@@ -31,6 +33,12 @@ use crate::protocol::{Completion, Preload, Record, StoreRequest};
 const RETENTION_BATCH: usize = 1000;
 /// How often the thread looks for expired messages when the last look found none.
 const RETENTION_PERIOD: Duration = Duration::from_secs(60);
+/// The shortest time between two commits while lines keep coming. Each commit rewrites the
+/// last pages of the messages table and its index and takes the file's locks: committed
+/// at every wake-up, a chat of 50,000 lines a second made a commit of a few lines each,
+/// and the store spent more on commits than on lines. Requests someone waits for
+/// (`/history`, a login's account) wait at most this much longer.
+pub const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The store, as the drivers see it.
 #[derive(Debug)]
@@ -125,7 +133,11 @@ impl Worker {
         let mut jobs = Vec::new();
         let mut records = Vec::new();
         let mut next_retention = Instant::now();
+        let mut last_commit: Option<Instant> = None;
         loop {
+            if let Some(at) = last_commit.take() {
+                std::thread::sleep(COMMIT_INTERVAL.saturating_sub(at.elapsed()));
+            }
             let wait = next_retention.saturating_duration_since(Instant::now());
             let taken = self.queue.take_all(&mut jobs, wait.min(RETENTION_PERIOD));
             for job in jobs.drain(..) {
@@ -138,7 +150,10 @@ impl Worker {
                     }
                 }
             }
-            self.keep(&mut records);
+            if !records.is_empty() {
+                self.keep(&mut records);
+                last_commit = Some(Instant::now());
+            }
             if taken == Taken::Closed {
                 return;
             }
