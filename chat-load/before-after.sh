@@ -32,7 +32,7 @@ start() {
     sleep 0.5
 }
 
-# stop, measure KIND PORT ARGS..., field, median, ratio.
+# stop, measure KIND PORT ARGS..., field, median, ratio, paired_ratio.
 source chat-load/bench-common.sh
 
 declare -A dps cpu idle
@@ -46,13 +46,13 @@ for round in $(seq "$ROUNDS"); do
         echo "round $round $build: $(echo "$out" | field deliveries_per_second)/s (lost $(echo "$out" | field lost)), $(echo "$out" | field server_cpu_ns_per_delivery) ns/delivery, $(echo "$out2" | field server_bytes_per_connection) B/idle connection" >&2
     done
 done
-echo "| median of $ROUNDS | before | after | after / before |"
-echo "|---|---|---|---|"
+echo "| median of $ROUNDS | before | after | after / before | median of the rounds' after / before |"
+echo "|---|---|---|---|---|"
 for row in "deliveries/s, fanout --clients 1000 --senders 16 --window 4:dps" "server CPU ns per delivery:cpu" "server RSS bytes per idle connection, 10,000:idle"; do
     name=${row%:*}
     key=${row##*:}
     declare -n values=$key
     a=$(echo "${values[old]}" | median)
     b=$(echo "${values[new]}" | median)
-    echo "| $name | $a | $b | $(ratio "$b" "$a" 3) |"
+    echo "| $name | $a | $b | $(ratio "$b" "$a" 3) | $(paired_ratio "${values[old]}" "${values[new]}") |"
 done

@@ -32,7 +32,7 @@ start() {
     until grep -q "listening on" "$WORK/server.log"; do sleep 0.01; done
 }
 
-# stop, field, median, ratio.
+# stop, field, median, ratio, paired_ratio.
 source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
@@ -57,15 +57,15 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 echo
-echo "| fan-out, 16 senders x 4 in flight (median of $ROUNDS) | --db file | --db :memory: | file / memory |"
-echo "|---|---|---|---|"
+echo "| fan-out, 16 senders x 4 in flight (median of $ROUNDS) | --db file | --db :memory: | file / memory | median of the rounds' file / memory |"
+echo "|---|---|---|---|---|"
 for clients in 100 1000; do
     a=$(echo "${dps[file,$clients]}" | median)
     b=$(echo "${dps[memory,$clients]}" | median)
-    echo "| deliveries/s, C=$clients | $a | $b | $(ratio "$a" "$b" 3) |"
+    echo "| deliveries/s, C=$clients | $a | $b | $(ratio "$a" "$b" 3) | $(paired_ratio "${dps[memory,$clients]}" "${dps[file,$clients]}") |"
     a=$(echo "${cpu[file,$clients]}" | median)
     b=$(echo "${cpu[memory,$clients]}" | median)
-    echo "| server CPU ns per delivery, C=$clients | $a | $b | $(ratio "$a" "$b" 3) |"
+    echo "| server CPU ns per delivery, C=$clients | $a | $b | $(ratio "$a" "$b" 3) | $(paired_ratio "${cpu[memory,$clients]}" "${cpu[file,$clients]}") |"
 done
 
 # 2. Sustained store throughput.
@@ -85,7 +85,7 @@ echo "store throughput: $said lines said in $seconds s ($(awk -v n="$said" -v s=
 rm -f "$WORK"/chat.db*
 start "$WORK/chat.db"
 stop
-sqlite3 "$WORK/chat.db" <<'SQL'
+sqlite3 "$WORK/chat.db" >/dev/null <<'SQL'
 PRAGMA journal_mode = WAL;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
 INSERT INTO rooms (id, folded, name, last_message) SELECT i + 1, '#room' || i, '#room' || i, 0 FROM n;

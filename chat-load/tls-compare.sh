@@ -55,7 +55,7 @@ start() {
     sleep 0.5
 }
 
-# stop, measure KIND PORT ARGS..., field, median, ratio.
+# stop, measure KIND PORT ARGS..., field, median, ratio, paired_ratio.
 source chat-load/bench-common.sh
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -r)"
