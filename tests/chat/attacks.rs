@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
-use crate::util::{config, start, ChildServer, Client};
+use crate::util::{config, start, unpaced, ChildServer, Client};
 
 /// A client that sends lines as fast as the server takes them, in a room of its own, until
 /// told to stop.
@@ -88,13 +87,7 @@ fn round_trips_apart(
 /// limited nothing, and a pair's round trip went from 0.2 ms to 100 ms at the median; Tokio
 /// stalled joins for seconds.)
 fn flooders_slow_nobody_else(backend: Backend) {
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let addr = server.local_addr();
     let mut alice = Client::join(addr, "alice");
     let mut bob = Client::join(addr, "bob");
@@ -173,13 +166,7 @@ fn readers_that_keep_up_survive_every_legal_burst(backend: Backend) {
 /// nothing.)
 fn one_sender_cannot_get_fast_readers_dropped(backend: Backend) {
     const CHUNK: usize = 500;
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let addr = server.local_addr();
     let _sleeper = Client::join(addr, "sleeper");
     let sleeper_dropped = Arc::new(AtomicBool::new(false));

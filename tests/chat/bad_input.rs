@@ -1,7 +1,7 @@
 //! Contract item 7: bad input never kills the server or anyone's session. Line endings and
 //! split writes, over-long lines, invalid UTF-8, terminal escapes and bidi tricks.
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, unpaced, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
@@ -117,13 +117,7 @@ fn blank_lines_are_ignored(backend: Backend) {
 /// A NUL-laden, invalid, escape-filled mess does not hurt the server: the sender's session
 /// goes on and so does everyone else's.
 fn garbage_does_not_break_the_session(backend: Backend) {
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let (mut alice, mut bob) = alice_and_bob(server.local_addr());
     let garbage: Vec<u8> = (0u32..4096)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)

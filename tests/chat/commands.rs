@@ -1,6 +1,6 @@
 //! Contract item 6: the commands, over TCP, against every server the build has.
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, unpaced, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
@@ -163,8 +163,7 @@ fn a_long_history_is_replayed_whole(backend: Backend) {
         backend,
         Config {
             history: 1500,
-            rate_limit: 0,
-            ..config()
+            ..unpaced()
         },
     );
     let addr = server.local_addr();

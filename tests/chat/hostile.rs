@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, unpaced, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
@@ -43,9 +43,8 @@ fn a_megabyte_of_random_lines_is_relayed_safely(backend: Backend) {
     let server = start(
         backend,
         Config {
-            rate_limit: 0,
             max_outbuf: 64 << 20,
-            ..config()
+            ..unpaced()
         },
     );
     let addr = server.local_addr();
@@ -127,13 +126,7 @@ fn a_client_stalling_mid_line_holds_up_nobody(backend: Backend) {
 /// A client that resets its connection while the server is writing a backlog to it: the
 /// server drops it, tells the room, and carries on.
 fn a_reset_in_the_middle_of_a_write_hurts_nobody(backend: Backend) {
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let addr = server.local_addr();
     let mut alice = Client::join(addr, "alice");
     let victim = Client::join(addr, "victim");

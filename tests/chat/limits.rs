@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, unpaced, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
@@ -103,13 +103,7 @@ fn a_refused_connection_with_unread_input_is_closed_cleanly(backend: Backend) {
 /// A client that quits with a megabyte of input behind its /quit (more than the server reads
 /// before acting on it) gets its goodbye and a clean close, not a reset.
 fn quitting_with_input_still_unread_is_a_clean_close(backend: Backend) {
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let mut bob = Client::join(server.local_addr(), "bob");
     bob.send_raw(format!("/quit\n{}", "y".repeat(1 << 20)).as_bytes());
     bob.expect("*** Goodbye!");

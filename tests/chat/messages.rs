@@ -3,7 +3,7 @@
 
 use std::thread;
 
-use crate::util::{config, start, Client};
+use crate::util::{config, start, unpaced, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::Backend;
 
@@ -44,13 +44,7 @@ fn lines_sent_together_arrive_in_order(backend: Backend) {
 fn five_senders_reach_every_receiver_complete_and_in_order(backend: Backend) {
     const SENDERS: usize = 5;
     const LINES: usize = 1000;
-    let server = start(
-        backend,
-        Config {
-            rate_limit: 0,
-            ..config()
-        },
-    );
+    let server = start(backend, unpaced());
     let addr = server.local_addr();
     let mut receivers: Vec<Client> = (0..3)
         .map(|i| Client::join(addr, &format!("r{i}")))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rustls::ClientConfig;
 
 use crate::util::tls::{client_hello, pinned, TestCert};
-use crate::util::{config, connect_tcp, reset, start, ChildServer, Client};
+use crate::util::{config, connect_tcp, reset, start, unpaced, ChildServer, Client};
 use chat_tokio_stream::config::Config;
 use chat_tokio_stream::server::{Backend, ServerHandle};
 
@@ -273,9 +273,8 @@ fn a_tls_client_without_a_nickname_is_closed_at_the_login_timeout() {
 #[test]
 fn a_tls_client_that_never_reads_is_dropped_at_max_outbuf() {
     let server = TlsServer::start(Config {
-        rate_limit: 0,
         max_outbuf: 64 * 1024,
-        ..config()
+        ..unpaced()
     });
     let _lazy = server.join("lazy");
     let mut reader = Client::join(server.plain, "reader");
